@@ -1,0 +1,208 @@
+"""The run spec: one immutable, validated description of a training run.
+
+A spec serialises to canonical JSON (sorted keys, defaults included); the first 12 hex
+digits of its SHA-256 are the run id, so the same spec is the same run and a finished
+run is a cache hit.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SPEC_VERSION = 1
+RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{12}$")
+
+Activation = Literal["relu", "sigmoid", "tanh", "prelu", "identity"]
+Loss = Literal["cross-entropy", "mse", "mae"]
+
+
+class SpecError(ValueError):
+    """A spec that cannot be built; the message names each bad field and value."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataSpec(_Frozen):
+    name: str = "fashion-mnist"
+    n_train: int | None = Field(default=None, ge=1, description="training subset size; None = all")
+    n_test: int | None = Field(default=None, ge=1, description="test subset size; None = all")
+    label_noise: float = Field(default=0.0, ge=0.0, le=1.0, description="fraction of training labels replaced at random")
+    normalize: Literal["none", "unit", "standardize"] = "unit"
+    resample_seed: int = Field(default=0, ge=0, description="seeds subset sampling and label noise")
+    degree: int = Field(default=20, ge=0, le=30, description="polynomial: highest power of x in the features")
+    n_features: int = Field(default=200, ge=1, description="linear-highdim: input dimension")
+    noise_std: float | None = Field(default=None, ge=0.0, description="synthetic problems: noise; None = the textbook's")
+    data_dir: str | None = Field(default=None, description="where to look for the dataset first")
+
+    @field_validator("name")
+    @classmethod
+    def _known_dataset(cls, name: str) -> str:
+        from training.datasets import DATASETS
+
+        if name not in DATASETS:
+            raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(sorted(DATASETS))}")
+        return name
+
+
+class ModelSpec(_Frozen):
+    kind: Literal["mlp", "linear"] = "mlp"
+    widths: tuple[int, ...] = (256,)
+    activation: Activation = "relu"
+    batchnorm: Literal["none", "before", "after"] = Field(
+        default="none", description="BN before or after the activation of each hidden layer")
+    input_batchnorm: bool = Field(default=False, description="BN as the first layer: an adaptive input standardiser")
+    bn_noise: float = Field(default=0.0, ge=0.0, description="'noisy BN': std of random per-step scale/shift after BN")
+    dropout: tuple[float, ...] | float = Field(default=0.0, description="one rate per hidden layer (or one for all)")
+    init_std: float | None = Field(default=None, gt=0.0, description="weights ~ N(0, std^2), biases 0; None = torch default")
+    bias: bool = True
+
+    @field_validator("widths")
+    @classmethod
+    def _positive_widths(cls, widths: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [w for w in widths if w < 1]
+        if bad:
+            raise ValueError(f"every hidden width must be >= 1, got {list(widths)}")
+        return widths
+
+    @field_validator("dropout")
+    @classmethod
+    def _rates_in_range(cls, dropout: tuple[float, ...] | float) -> tuple[float, ...] | float:
+        rates = dropout if isinstance(dropout, tuple) else (dropout,)
+        bad = [p for p in rates if not 0.0 <= p < 1.0]
+        if bad:
+            raise ValueError(f"dropout rates must be in [0, 1), got {bad}")
+        return dropout
+
+    @model_validator(mode="after")
+    def _shape_consistent(self) -> "ModelSpec":
+        if self.kind == "mlp" and not self.widths:
+            raise ValueError("model.widths: an mlp needs at least one hidden layer, got []; use kind='linear' for none")
+        if self.kind == "linear" and self.widths:
+            raise ValueError(f"model.widths: a linear model has no hidden layers, got {list(self.widths)}")
+        if isinstance(self.dropout, tuple) and len(self.dropout) != len(self.widths):
+            raise ValueError(
+                f"model.dropout: {len(self.dropout)} rates for {len(self.widths)} hidden layers; give one per layer")
+        return self
+
+    @property
+    def dropout_rates(self) -> tuple[float, ...]:
+        """One rate per hidden layer."""
+        if isinstance(self.dropout, tuple):
+            return self.dropout
+        return (self.dropout,) * len(self.widths)
+
+
+class OptimSpec(_Frozen):
+    name: Literal["sgd", "adam"] = "sgd"
+    lr: float = Field(default=0.1, gt=0.0, le=100.0)
+    momentum: float = Field(default=0.0, ge=0.0, lt=1.0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = Field(default=1e-8, gt=0.0)
+    weight_decay: float = Field(default=0.0, ge=0.0, description="lambda in loss + lambda/2 ||w||^2")
+    decay_bias: bool = False
+
+    @field_validator("betas")
+    @classmethod
+    def _betas_in_range(cls, betas: tuple[float, float]) -> tuple[float, float]:
+        if not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"betas must be in [0, 1), got {list(betas)}")
+        return betas
+
+
+class ProbeSpec(_Frozen):
+    activations: bool = True
+    weights: bool = True
+    probe_batch: int = Field(default=512, ge=2, description="fixed examples the activation probes see")
+    tracked_units: int = Field(default=5, ge=0, description="units per layer whose 15/50/85th percentiles are kept")
+    histogram_bins: int = Field(default=30, ge=2, le=200)
+    eval_max: int = Field(default=10_000, ge=1, description="cap on examples per split when scoring at probe time")
+    ics: bool = Field(default=False, description="Santurkar et al.'s internal covariate shift per layer")
+    smoothness: bool = Field(default=False, description="loss landscape along the gradient")
+
+
+class RunSpec(_Frozen):
+    spec_version: int = SPEC_VERSION
+    name: str = Field(default="", description="a human label; part of the id like everything else")
+    data: DataSpec = DataSpec()
+    model: ModelSpec = ModelSpec()
+    optim: OptimSpec = OptimSpec()
+    loss: Loss = "cross-entropy"
+    epochs: int = Field(default=10, ge=1, le=100_000)
+    batch_size: int = Field(default=256, ge=1)
+    seed: int = Field(default=0, ge=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    probe_every: int = Field(default=50, ge=1, description="steps between probes (also at step 0 and every epoch end)")
+    probes: ProbeSpec = ProbeSpec()
+    ensemble: int = Field(default=1, ge=1, le=256, description="K members trained together in one job")
+    ensemble_data: Literal["same", "disjoint", "bootstrap"] = "disjoint"
+    ensemble_init: Literal["different", "same"] = "different"
+    checkpoint_every_epoch: bool = True
+
+    def to_json(self) -> str:
+        """Canonical JSON: sorted keys, no whitespace, every default included."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def run_id(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "RunSpec":
+        """A new spec with dotted keys replaced, e.g. {"optim.lr": 0.5}."""
+        tree = self.model_dump(mode="json")
+        for dotted, value in overrides.items():
+            _set_dotted(tree, dotted, value)
+        return build_spec(tree)
+
+
+def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = tree
+    for i, key in enumerate(parents):
+        if not isinstance(node.get(key), dict):
+            raise SpecError(f"unknown spec field {dotted!r}: {'.'.join(parents[:i + 1])!r} has no fields")
+        node = node[key]
+    if leaf not in node:
+        raise SpecError(f"unknown spec field {dotted!r}; known here: {', '.join(sorted(node))}")
+    node[leaf] = value
+
+
+def build_spec(tree: dict[str, Any]) -> RunSpec:
+    """Validate a plain dict into a RunSpec, or raise SpecError naming every bad field."""
+    try:
+        return RunSpec.model_validate(tree)
+    except ValidationError as err:
+        raise SpecError(format_validation_error(err)) from None
+
+
+def load_spec_json(text: str) -> RunSpec:
+    try:
+        tree = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SpecError(f"spec is not valid JSON: {err}") from None
+    if not isinstance(tree, dict):
+        raise SpecError("spec JSON must be an object")
+    return build_spec(tree)
+
+
+def format_validation_error(err: ValidationError) -> str:
+    lines = []
+    for item in err.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "spec"
+        value = item.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{field}: {message}{shown}")
+    return "invalid spec:\n  " + "\n  ".join(lines)
+
+
+def check_run_id(run_id: str) -> str:
+    """Run ids reach file paths; only 12 lowercase hex digits are accepted."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id):
+        raise SpecError(f"not a run id: {run_id!r} (expected 12 hex digits)")
+    return run_id
