@@ -25,7 +25,7 @@ import torch
 
 SCHEMA_VERSION = 1
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_DIR = REPO_ROOT / "cache" / "demo"
+DEMO_DIR = Path(os.environ.get("REGLAB_DEMO_DIR", REPO_ROOT / "cache" / "demo"))
 STATES = ("queued", "running", "finished", "failed", "cancelled", "interrupted", "diverged")
 TERMINAL = ("finished", "failed", "cancelled", "diverged")
 HEARTBEAT_STALE_S = 30.0
