@@ -136,6 +136,33 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_precompute(args: argparse.Namespace) -> int:
+    from training.precompute import precompute
+
+    summary = precompute(args.cache_dir, names=args.only, prune=args.prune)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+def cmd_check_demo(args: argparse.Namespace) -> int:
+    from training.precompute import check_demo
+
+    problems = check_demo(args.cache_dir)
+    for line in problems:
+        print(line)
+    print("demo cache is complete" if not problems else f"{len(problems)} demo runs to rebuild")
+    return 1 if problems else 0
+
+
+def add_demo_commands(sub) -> None:
+    pre = sub.add_parser("precompute", help="build the demo cache (cache/demo) from every preset and sweep")
+    pre.add_argument("--only", nargs="+", metavar="NAME", help="only these presets/sweeps")
+    pre.add_argument("--prune", action="store_true", help="delete demo runs no preset or sweep asks for")
+    pre.set_defaults(func=cmd_precompute)
+    check = sub.add_parser("check-demo", help="say what in the demo cache is missing or stale")
+    check.set_defaults(func=cmd_check_demo)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description="Regularization Lab training CLI")
     parser.add_argument("--cache-dir", help="run folder root (default cache/runs or $REGLAB_CACHE_DIR)")
@@ -153,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run_id")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
+    add_demo_commands(sub)
     return parser
 
 

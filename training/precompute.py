@@ -1,0 +1,133 @@
+"""`python -m training precompute`: build the demo cache that the app opens with.
+
+Every registered preset and sweep is trained into cache/demo (resumable: finished runs
+are skipped, an interrupted one continues from its checkpoint), then post-processed by
+its lesson (stored sub-network evaluations, test predictions). Sweep runs keep no model
+checkpoint: their pages use the logged tables only, and the demo cache stays small.
+"""
+from __future__ import annotations
+
+import importlib
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from cache import store
+from training.presets import PRESETS, SWEEPS
+from training.spec import RunSpec
+
+# lesson -> "module:function" run on each finished run of that lesson (imported lazily).
+POSTPROCESSORS = {
+    "dropout": "training.subnetworks:postprocess",
+    "bias-variance": "training.predictions:postprocess",
+}
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    spec: RunSpec
+    lesson: str
+    keep_checkpoint: bool
+    sweep: str | None = None
+
+
+def demo_runs(names: list[str] | None = None) -> list[DemoRun]:
+    """Presets then sweeps (optionally only those named), without duplicate run ids."""
+    runs: dict[str, DemoRun] = {}
+    for name, preset in PRESETS.items():
+        if names is None or name in names:
+            runs.setdefault(preset.spec.run_id, DemoRun(preset.spec, preset.lesson, True))
+    for name, sweep in SWEEPS.items():
+        if names is None or name in names:
+            for _, spec in sweep.specs():
+                runs.setdefault(spec.run_id, DemoRun(spec, sweep.lesson, False, sweep=name))
+    return list(runs.values())
+
+
+def postprocess(folder: Path, lesson: str) -> None:
+    target = POSTPROCESSORS.get(lesson)
+    if target is None:
+        return
+    module_name, _, function = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return
+    getattr(module, function)(folder)
+
+
+def build_one(run: DemoRun, cache_dir: Path) -> str:
+    """Train (or resume) one demo run, post-process it, trim it; returns its final state."""
+    from training.runner import execute
+
+    folder = store.create_run_folder(cache_dir, run.spec)
+    state = store.read_status(folder)["state"]
+    if state not in ("finished", "diverged"):
+        resume = (folder / "checkpoints" / "last.pt").exists()
+        state = execute(run.spec, folder, resume=resume)["state"]
+        if run.sweep:
+            store.write_status(folder, sweep=run.sweep)
+    if state == "finished" and not store.read_status(folder).get("postprocessed"):
+        postprocess(folder, run.lesson)
+        store.write_status(folder, postprocessed=True)
+    if not run.keep_checkpoint:
+        shutil.rmtree(folder / "checkpoints", ignore_errors=True)
+        (folder / "checkpoints").mkdir(exist_ok=True)
+    return state
+
+
+def prune_stale(cache_dir: Path, keep: set[str]) -> list[str]:
+    """Remove demo folders no preset or sweep asks for any more (the specs changed)."""
+    removed = []
+    for folder in store.iter_run_folders(cache_dir):
+        if folder.name not in keep:
+            shutil.rmtree(folder)
+            removed.append(folder.name)
+    return removed
+
+
+def folder_size_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+def precompute(cache_dir: Path | None = None, names: list[str] | None = None, prune: bool = False) -> dict:
+    cache_dir = Path(cache_dir or store.DEMO_DIR)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    runs = demo_runs(names)
+    started = time.time()
+    states: dict[str, int] = {}
+    for run in tqdm(runs, desc="demo runs", unit="run", dynamic_ncols=True):
+        state = build_one(run, cache_dir)
+        states[state] = states.get(state, 0) + 1
+    removed = prune_stale(cache_dir, {r.spec.run_id for r in demo_runs()}) if prune else []
+    return {"runs": len(runs), "states": states, "seconds": round(time.time() - started, 1),
+            "size_mb": round(folder_size_mb(cache_dir), 2), "removed": removed, "cache_dir": str(cache_dir)}
+
+
+def check_demo(cache_dir: Path | None = None) -> list[str]:
+    """What is missing or stale in the demo cache, one line each with the command to fix it.
+
+    Run ids are spec hashes, so a preset whose spec changed simply has no folder: it reads
+    as missing, and the message names it.
+    """
+    cache_dir = Path(cache_dir or store.DEMO_DIR)
+    problems = []
+    for run in demo_runs():
+        label = f"sweep {run.sweep}" if run.sweep else f"preset {run.spec.name}"
+        folder = cache_dir / run.spec.run_id
+        if not folder.exists():
+            problems.append(f"{label}: run {run.spec.run_id} is missing or its spec changed; "
+                            f"rebuild with `python -m training precompute --only {run.sweep or run.spec.name}`")
+            continue
+        try:
+            status = store.read_status(folder)
+        except store.StoreError as err:
+            problems.append(f"{label}: {err}")
+            continue
+        if status["state"] not in ("finished", "diverged"):
+            problems.append(f"{label}: run {run.spec.run_id} is {status['state']}; "
+                            f"finish it with `python -m training precompute --only {run.sweep or run.spec.name}`")
+    return problems
