@@ -1,0 +1,63 @@
+"""Every chart in the app goes through `show_chart`: the chart, a caption, and an export
+expander with the chart's data as CSV and the chart itself as PNG or SVG.
+
+The export files are made only when a button is clicked (deferred downloads), so a page
+does not pay for PNG rendering it never uses.
+"""
+from __future__ import annotations
+
+import re
+from functools import partial
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+
+def chart_json(chart: alt.TopLevelMixin) -> str:
+    """The Vega-Lite spec with its data inline (no row cap: probes can exceed 5000 rows)."""
+    with alt.data_transformers.disable_max_rows():
+        return chart.to_json()
+
+
+def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_png(chart_json(chart), scale=scale)
+
+
+def chart_svg(chart: alt.TopLevelMixin) -> str:
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_svg(chart_json(chart))
+
+
+def data_csv(data: pd.DataFrame) -> str:
+    return _csv_safe(data).to_csv(index=False)
+
+
+def _csv_safe(data: pd.DataFrame) -> pd.DataFrame:
+    """Lists/tuples/objects in cells become plain strings so the CSV is one value per cell."""
+    return data.apply(lambda col: col.map(str) if col.dtype == object else col)
+
+
+def _file_stem(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", key).strip("-") or "chart"
+
+
+def show_chart(chart: alt.TopLevelMixin, data: pd.DataFrame, key: str, caption: str | None = None) -> None:
+    """Show `chart`, then an Export expander: `data` as CSV, the chart as PNG and SVG.
+
+    `key` must be unique on the page; it also names the downloaded files."""
+    st.altair_chart(chart, key=f"chart-{key}")
+    if caption:
+        st.caption(caption)
+    stem = _file_stem(key)
+    with st.expander("Export", icon=":material/download:"):
+        left, middle, right = st.columns(3)
+        left.download_button("Data (CSV)", partial(data_csv, data), file_name=f"{stem}.csv", mime="text/csv",
+                             key=f"csv-{key}", on_click="ignore", icon=":material/table:")
+        middle.download_button("Chart (PNG)", partial(chart_png, chart), file_name=f"{stem}.png",
+                               mime="image/png", key=f"png-{key}", on_click="ignore", icon=":material/image:")
+        right.download_button("Chart (SVG)", partial(chart_svg, chart), file_name=f"{stem}.svg",
+                              mime="image/svg+xml", key=f"svg-{key}", on_click="ignore", icon=":material/draw:")

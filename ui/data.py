@@ -1,0 +1,151 @@
+"""Loading runs for pages: cached, keyed on what can change.
+
+A table is cached under (folder, table, state, row count): a finished run is read once,
+while a running job's new rows change the key, so the next rerun shows them. Listings
+read only each run's small spec.json and status.json, never its metrics.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+import streamlit as st
+
+from cache import store
+from training.spec import RunSpec, build_spec
+
+LISTING_COLUMNS = ["run_id", "folder", "state", "spec", "status", "collection"]
+STATE_PREFERENCE = {"finished": 0, "running": 1, "queued": 2, "interrupted": 3, "cancelled": 4,
+                    "diverged": 5, "failed": 6}
+
+
+def _db_stamp(folder: Path) -> tuple:
+    """Modification stamps of the database and its WAL: they change whenever rows arrive."""
+    stamp = []
+    for name in ("metrics.sqlite", "metrics.sqlite-wal"):
+        try:
+            info = (folder / name).stat()
+            stamp.append((info.st_mtime_ns, info.st_size))
+        except OSError:
+            stamp.append(None)
+    return tuple(stamp)
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def _row_count(folder: str, state: str, stamp: tuple) -> int:
+    path = Path(folder)
+    return store.row_count(path) if (path / "metrics.sqlite").exists() else 0
+
+
+def fingerprint(folder: Path | str) -> tuple[str, int]:
+    """(state, rows logged so far): the part of a run that can change while it trains."""
+    folder = Path(folder)
+    state = store.read_status(folder)["state"]
+    return state, _row_count(str(folder), state, _db_stamp(folder))
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def _cached_table(folder: str, table: str, state: str, rows: int) -> pd.DataFrame:
+    return store.read_table(Path(folder), table)
+
+
+def load_table(folder: Path | str, table: str) -> pd.DataFrame:
+    """One table of a run as a tidy DataFrame (empty if not logged yet).
+
+    Raises store.CorruptRun (a StoreError, whose message names the folder) for a folder the
+    store cannot read; the app shows that message instead of a traceback."""
+    state, rows = fingerprint(folder)
+    return _cached_table(str(Path(folder)), table, state, rows)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4096)
+def _spec_of(folder: str, mtime_ns: int) -> RunSpec:
+    """spec.json is written once, so (folder, mtime) identifies its content; RunSpec is
+    frozen, so one shared object (no copy per call) is safe."""
+    return store.read_spec(Path(folder))
+
+
+def _raw_name(folder: Path) -> str | None:
+    """The spec's name without validating the whole spec (cheap filter for listings)."""
+    try:
+        name = json.loads((folder / "spec.json").read_text()).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _describe(folder: Path) -> dict | None:
+    """One listing row, or None for a folder the store cannot read (listed by `problems`)."""
+    try:
+        spec = _spec_of(str(folder), (folder / "spec.json").stat().st_mtime_ns)
+        status = store.read_status(folder)
+    except (store.StoreError, OSError):
+        return None
+    return {"run_id": folder.name, "folder": folder, "state": status["state"], "spec": spec,
+            "status": status, "collection": folder.parent.name}
+
+
+def _dedupe(rows: list[dict]) -> list[dict]:
+    """The same run id in two caches is one run: keep the copy furthest along."""
+    best: dict[str, dict] = {}
+    for row in rows:
+        kept = best.get(row["run_id"])
+        if kept is None or STATE_PREFERENCE[row["state"]] < STATE_PREFERENCE[kept["state"]]:
+            best[row["run_id"]] = row
+    return list(best.values())
+
+
+def runs_named(name: str, dirs: Iterable[Path | str] | None = None) -> pd.DataFrame:
+    """One row per run whose spec.name == name: run_id, folder, state, spec (RunSpec), status."""
+    from ui.sources import selected_dirs
+
+    rows = []
+    for cache_dir in (selected_dirs() if dirs is None else dirs):
+        for folder in store.iter_run_folders(cache_dir):
+            if _raw_name(folder) == name and (row := _describe(folder)) is not None:
+                rows.append(row)
+    return pd.DataFrame(_dedupe(rows), columns=LISTING_COLUMNS)
+
+
+def all_runs(dirs: Iterable[Path | str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Every readable run (same columns as runs_named) and one message per unreadable folder."""
+    from ui.sources import selected_dirs
+
+    rows, problems = [], []
+    for cache_dir in (selected_dirs() if dirs is None else dirs):
+        for folder in store.iter_run_folders(cache_dir):
+            row = _describe(folder)
+            if row is None:
+                problems.append(_problem(folder))
+            else:
+                rows.append(row)
+    return pd.DataFrame(_dedupe(rows), columns=LISTING_COLUMNS), problems
+
+
+def _problem(folder: Path) -> str:
+    try:
+        store.read_spec(folder)
+        store.read_status(folder)
+    except (store.StoreError, OSError) as err:
+        return str(err)
+    return f"{folder}: cannot be read"
+
+
+def spec_value(spec: RunSpec | dict, dotted: str) -> Any:
+    """A field by dotted path, e.g. spec_value(spec, "optim.lr"); tuples come back as tuples."""
+    node: Any = spec
+    for part in dotted.split("."):
+        node = node[part] if isinstance(node, dict) else getattr(node, part)
+    return node
+
+
+def latest_run(name: str, dirs: Iterable[Path | str] | None = None) -> Path | None:
+    """The run named `name` to show: a finished one (newest) if any, else the newest of any state."""
+    runs = runs_named(name, dirs)
+    if runs.empty:
+        return None
+    when = runs["status"].map(lambda s: s.get("finished") or s.get("created") or 0.0)
+    order = runs.assign(_rank=runs["state"].map(STATE_PREFERENCE), _when=-when)
+    return Path(order.sort_values(["_rank", "_when"]).iloc[0]["folder"])
