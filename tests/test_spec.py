@@ -1,0 +1,123 @@
+"""RunSpec: validation messages name the bad field, JSON round-trip, canonical run ids."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from training.presets import PRESETS
+from training.spec import RunSpec, SpecError, build_spec, check_run_id, load_spec_json
+
+BAD_FIELDS = [
+    ({"optim": {"lr": -1}}, "optim.lr", "-1"),
+    ({"model": {"dropout": 1.5}}, "model.dropout", "1.5"),
+    ({"model": {"dropout": [0.2, 1.0]}}, "model.dropout", "1.0"),
+    ({"model": {"widths": []}}, "model.widths", "[]"),
+    ({"model": {"widths": [64, 0]}}, "model.widths", "0"),
+    ({"data": {"name": "cifar-11"}}, "data.name", "cifar-11"),
+    ({"model": {"activation": "swish"}}, "model.activation", "swish"),
+    ({"epochs": 0}, "epochs", "0"),
+    ({"batch_size": 0}, "batch_size", "0"),
+    ({"data": {"label_noise": 1.5}}, "data.label_noise", "1.5"),
+    ({"data": {"normalize": "zscore"}}, "data.normalize", "zscore"),
+    ({"model": {"batchnorm": "middle"}}, "model.batchnorm", "middle"),
+    ({"optim": {"name": "rmsprop"}}, "optim.name", "rmsprop"),
+    ({"optim": {"momentum": 1.0}}, "optim.momentum", "1.0"),
+    ({"optim": {"betas": [0.9, 1.2]}}, "optim.betas", "1.2"),
+    ({"optim": {"weight_decay": -0.1}}, "optim.weight_decay", "-0.1"),
+    ({"loss": "hinge"}, "loss", "hinge"),
+    ({"device": "tpu"}, "device", "tpu"),
+    ({"probe_every": 0}, "probe_every", "0"),
+    ({"model": {"init_std": 0}}, "model.init_std", "0"),
+    ({"model": {"widths": [8, 8], "dropout": [0.1]}}, "model.dropout", "1 rates for 2"),
+    ({"model": {"kind": "linear", "widths": [8]}}, "model.widths", "[8]"),
+    ({"optim": {"learning_rate": 0.1}}, "optim.learning_rate", "0.1"),
+]
+
+
+@pytest.mark.parametrize("tree, field, shown", BAD_FIELDS, ids=[f for _, f, _ in BAD_FIELDS])
+def test_bad_field_message_names_field_and_value(tree, field, shown):
+    with pytest.raises(SpecError) as err:
+        build_spec(tree)
+    message = str(err.value)
+    assert field in message
+    assert shown in message
+
+
+def test_several_bad_fields_are_all_named():
+    with pytest.raises(SpecError) as err:
+        build_spec({"optim": {"lr": -1}, "epochs": 0, "model": {"activation": "swish"}})
+    for field in ("optim.lr", "epochs", "model.activation"):
+        assert field in str(err.value)
+
+
+def test_json_round_trip_and_canonical_form():
+    spec = build_spec({"name": "x", "model": {"widths": [32, 16], "dropout": [0.1, 0.5]}, "optim": {"lr": 0.3}})
+    text = spec.to_json()
+    again = load_spec_json(text)
+    assert again == spec
+    assert again.run_id == spec.run_id
+    assert text == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+    assert "batch_size" in json.loads(text)  # defaults are part of the identity
+
+
+def test_run_id_changes_with_any_field_and_ignores_key_order():
+    a = build_spec({"optim": {"lr": 0.1, "name": "sgd"}, "seed": 1})
+    b = build_spec({"seed": 1, "optim": {"name": "sgd", "lr": 0.1}})
+    assert a.run_id == b.run_id
+    assert check_run_id(a.run_id) == a.run_id
+    assert a.with_overrides({"seed": 2}).run_id != a.run_id
+    assert a.with_overrides({"optim.lr": 0.2}).run_id != a.run_id
+
+
+def test_spec_is_frozen():
+    spec = RunSpec()
+    with pytest.raises(Exception):
+        spec.epochs = 3  # type: ignore[misc]
+    with pytest.raises(Exception):
+        spec.optim.lr = 3.0  # type: ignore[misc]
+
+
+def test_with_overrides_validates_and_rejects_unknown_keys():
+    spec = RunSpec()
+    changed = spec.with_overrides({"optim.lr": 0.5, "model.widths": [64, 32], "model.dropout": [0.2, 0.5]})
+    assert changed.optim.lr == 0.5 and changed.model.widths == (64, 32)
+    assert changed.model.dropout_rates == (0.2, 0.5)
+    assert spec.optim.lr == 0.1  # the original is untouched
+    with pytest.raises(SpecError, match="optim.lrate"):
+        spec.with_overrides({"optim.lrate": 0.5})
+    with pytest.raises(SpecError, match="epochs.x"):
+        spec.with_overrides({"epochs.x": 1})
+    with pytest.raises(SpecError, match="optim.lr"):
+        spec.with_overrides({"optim.lr": -1})
+
+
+def test_scalar_dropout_applies_to_every_layer():
+    spec = build_spec({"model": {"widths": [8, 8, 8], "dropout": 0.3}})
+    assert spec.model.dropout_rates == (0.3, 0.3, 0.3)
+
+
+@pytest.mark.parametrize("bad", ["abc", "ABCDEF123456", "../../etc/pa", "0123456789a", "0123456789abc", 12])
+def test_check_run_id_rejects_non_ids(bad):
+    with pytest.raises(SpecError):
+        check_run_id(bad)
+
+
+def test_load_spec_json_rejects_non_objects():
+    with pytest.raises(SpecError, match="not valid JSON"):
+        load_spec_json("{nope")
+    with pytest.raises(SpecError, match="object"):
+        load_spec_json("[1, 2]")
+
+
+def test_required_presets_exist_and_validate():
+    for name in ("d2l-dropout", "d2l-no-dropout", "polynomial-degree3", "polynomial-degree1",
+                 "polynomial-degree19", "weight-decay-0", "weight-decay-3"):
+        spec = PRESETS[name].spec
+        assert spec.name == name
+    d2l = PRESETS["d2l-dropout"].spec
+    assert d2l.model.widths == (256, 256) and d2l.model.dropout_rates == (0.2, 0.5)
+    assert d2l.optim.lr == 0.5 and d2l.batch_size == 256 and d2l.epochs == 10
+    poly = PRESETS["polynomial-degree3"].spec
+    assert (poly.optim.lr, poly.batch_size, poly.epochs, poly.data.degree) == (0.01, 10, 400, 3)
+    assert PRESETS["weight-decay-3"].spec.optim.weight_decay == 3.0
