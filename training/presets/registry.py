@@ -1,9 +1,12 @@
 """All presets and sweeps by name. A lesson's module adds its own dicts here (one line each)."""
 from training.presets import core
+from training.presets import covariate_shift
 
 PRESETS = {
     **core.PRESETS,
+    **covariate_shift.PRESETS,
 }
 SWEEPS = {
     **core.SWEEPS,
+    **covariate_shift.SWEEPS,
 }
