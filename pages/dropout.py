@@ -1,5 +1,170 @@
-"""Dropout page (not built yet)."""
+"""Dropout: our layer from scratch, the textbook model, its sub-networks, rates and co-adaptation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
+import torch
+
+from analysis import dropout as dp
+from analysis import dropout_charts as charts
+from cache import store
+from training import subnetworks
+from ui.charts import show_chart
+from ui.code import show_code
+from ui.data import latest_run, load_table, runs_named, spec_value
+from ui.messages import missing_runs
+
+MODELS = {"dropout": "d2l-dropout", "no dropout": "d2l-no-dropout"}
+SAMPLES_KEPT = 5
+SAMPLES_KEY, SEED_KEY = "dropout_samples", "dropout_sample_seed"
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def trained_model(folder: str, mtime_ns: int):
+    """The run's final weights (read-only use: sampling never changes them)."""
+    return subnetworks.load_trained_model(Path(folder))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def test_subset(folder: str, mtime_ns: int):
+    return subnetworks.load_test_subset(Path(folder))
+
+
+def _stamp(folder: Path, name: str) -> int:
+    path = folder / "checkpoints" / f"{name}.pt"
+    return path.stat().st_mtime_ns if path.exists() else 0
+
+
+def _postprocess_hint(folder: Path, preset: str) -> None:
+    missing_runs(f"the sub-network tables of {preset}", f"python -m training subnetworks {folder.name}")
+
 
 st.title("Dropout")
-st.info("This page is not built yet.", icon=":material/construction:")
+st.markdown(
+    "Dropout zeroes each hidden unit with probability *p* during training and scales the survivors by "
+    "1/(1-p), so every step trains a random **thinned sub-network** and E[h'] = h. At test time dropout is "
+    "off: the full network stands in for the average of all the sub-networks.")
+folders = {label: latest_run(name) for label, name in MODELS.items()}
+
+# ---------------------------------------------------------------- 1. the layer from scratch
+st.header("Our dropout layer, from scratch")
+st.markdown("The textbook's check: X = 0..15 as a 2x8 tensor through the layer in training mode. "
+            "p = 0 is the identity, p = 1 zeroes everything, p = 0.5 keeps about half and doubles them.")
+show_chart(charts.demo_table_chart(dp.dropout_demo()), pd.DataFrame(
+    [{"p": p, "row": r, "col": c, "value": float(t[r, c])} for p, t in dp.dropout_demo().items()
+     for r in range(2) for c in range(8)]), "dropout-demo")
+p_check = st.slider("p for the expectation check", 0.0, 0.95, 0.5, 0.05, key="dropout_p_check")
+check = dp.expectation_check(p_check, n_masks=2000)
+show_chart(charts.expectation_chart(check), check, "dropout-expectation",
+           "Averaged over 2000 masks, each output sits on the diagonal (E[h'] = h); the bars widen as p grows.")
+show_code(dp.dropout_demo, dp.expectation_check)
+
+# ---------------------------------------------------------------- 2. the textbook model
+st.header("The textbook model: 784-256-256-10, dropout 0.2 / 0.5 vs none")
+if not all(folders.values()):
+    missing_runs("d2l-dropout and d2l-no-dropout",
+                 "python -m training run --preset d2l-dropout\npython -m training run --preset d2l-no-dropout")
+else:
+    curves = dp.epoch_curves({label: load_table(f, "scalars") for label, f in folders.items()})
+    show_chart(charts.epoch_curves_chart(curves), curves, "dropout-epochs",
+               "Solid train vs dashed test: without dropout the train curve pulls away from the test curve.")
+    show_chart(charts.gap_chart(curves), curves, "dropout-gap",
+               "The generalization gap grows faster without dropout.")
+    show_code(dp.epoch_curves)
+
+# ---------------------------------------------------------------- 3. one sub-network
+st.header("Sample a sub-network")
+dropout_folder = folders["dropout"]
+subset = test_subset(str(dropout_folder), _stamp(dropout_folder, "test_subset")) if dropout_folder else None
+if dropout_folder is None:
+    missing_runs("d2l-dropout", "python -m training run --preset d2l-dropout")
+elif subset is None:
+    _postprocess_hint(dropout_folder, "d2l-dropout")
+else:
+    model = trained_model(str(dropout_folder), _stamp(dropout_folder, "final"))
+    rates, widths = dp.layer_rates(model), dp.layer_widths(model)
+    x_sub, y_sub = subset
+    if st.button("Sample a sub-network", icon=":material/casino:", key="dropout_sample") or SAMPLES_KEY not in st.session_state:
+        seed = st.session_state.get(SEED_KEY, -1) + 1
+        masks = dp.sample_mask(rates, widths, torch.Generator().manual_seed(seed))
+        acc = float(dp.accuracy(dp.thinned_forward(model, x_sub, masks), y_sub))
+        record = {"sample": seed, "masks": [m.tolist() for m in masks], "accuracy": acc}
+        st.session_state[SEED_KEY] = seed
+        st.session_state[SAMPLES_KEY] = [record, *st.session_state.get(SAMPLES_KEY, [])][:SAMPLES_KEPT]
+    latest = st.session_state[SAMPLES_KEY][0]
+    masks = [torch.tensor(m) for m in latest["masks"]]
+    full_acc = float(dp.accuracy(dp.weight_scaled_forward(model, x_sub), y_sub))
+    kept = ", ".join(f"{int(m.sum())}/{len(m)} units of hidden{i + 1} (p = {p:g})"
+                     for i, (m, p) in enumerate(zip(masks, rates)))
+    st.markdown(f"**Sub-network #{latest['sample']}** keeps {kept}. Test accuracy on {len(y_sub)} examples: "
+                f"**{latest['accuracy']:.4f}** (the full, weight-scaled network: {full_acc:.4f}).")
+    weights, shown = dp.diagram_units(model)
+    nodes, edges = charts.network_layout(weights, masks, shown)
+    show_chart(charts.subnetwork_chart(nodes, edges, f"Sub-network #{latest['sample']} (a subset of units)"),
+               edges, "dropout-subnetwork",
+               "Hollow units were dropped and lose all their edges; edge width is |weight|.")
+    history = pd.DataFrame([{"sample": r["sample"], "test accuracy": r["accuracy"],
+                             **{f"kept hidden{i + 1}": sum(m) for i, m in enumerate(r["masks"])}}
+                            for r in st.session_state[SAMPLES_KEY]])
+    st.dataframe(history, hide_index=True)
+    show_code(dp.sample_mask, dp.thinned_forward, dp.weight_scaled_forward)
+
+# ---------------------------------------------------------------- 4. many sub-networks
+st.header("Many sub-networks, and their average")
+if dropout_folder is not None and not load_table(dropout_folder, "mc_average").empty:
+    reference = float(load_table(dropout_folder, "subnet_reference")["accuracy"].iloc[0])
+    samples = load_table(dropout_folder, "subnet_samples")
+    show_chart(charts.subnet_histogram_chart(samples, reference), samples, "dropout-subnet-hist",
+               f"Each of {len(samples)} sampled sub-networks alone scores below the weight-scaled network (black line).")
+    curve = load_table(dropout_folder, "mc_average")
+    k_close = dp.mc_within_one_std(curve, reference)
+    show_chart(charts.mc_chart(curve, reference), curve, "dropout-mc",
+               "Averaging the predictions of k sub-networks climbs to the weight-scaling line (dashed)"
+               + (f"; here it is within one standard deviation from k = {k_close}." if k_close else ".")
+               + " Srivastava et al. (Fig. 11) saw them meet around k = 50 on MNIST.")
+    show_code(dp.subnet_accuracies, dp.mc_curve, dp.mc_average, dp.mc_within_one_std)
+elif dropout_folder is not None:
+    _postprocess_hint(dropout_folder, "d2l-dropout")
+
+# ---------------------------------------------------------------- 5. the rate
+st.header("Dropout rate")
+st.markdown("784-256-256-10 on 10,000 training images for 20 epochs, so that the net without dropout overfits. "
+            "Srivastava et al. found test error flat for drop rates of about 0.2-0.6 and underfitting at very "
+            "high rates; dropout helped most at intermediate training-set sizes, not at 100-500 examples.")
+for sweep, x_field, x_title, caption in (
+        ("dropout-rate-sweep", "rate", "dropout rate p (both layers)",
+         "Look for the gap shrinking as p grows, and test accuracy falling once p is large enough to underfit."),
+        ("dropout-layer-sweep", "label", "rates hidden1/hidden2",
+         "Lower rates near the input (left of 0.5/0.5) against the reversed pair 0.5/0.2.")):
+    runs = runs_named(sweep)
+    runs = runs[runs["state"] == "finished"] if not runs.empty else runs
+    if runs.empty:
+        missing_runs(sweep, f"python -m training sweep --sweep {sweep}")
+        continue
+    finals = [(tuple(spec_value(s, "model.dropout_rates")), st_["final"]) for s, st_ in zip(runs["spec"], runs["status"])]
+    summary = dp.sweep_summary(finals)
+    show_chart(charts.rate_sweep_chart(summary, x_field, x_title), summary, sweep, caption)
+show_code(dp.sweep_summary)
+
+# ---------------------------------------------------------------- 6. co-adaptation
+st.header("Co-adaptation: removing units at test time, and sparsity")
+removal = {label: load_table(f, "unit_removal") for label, f in folders.items() if f is not None}
+if len(removal) < 2 or any(t.empty for t in removal.values()):
+    for label, folder in folders.items():
+        if folder is not None and load_table(folder, "unit_removal").empty:
+            _postprocess_hint(folder, MODELS[label])
+else:
+    frame = pd.concat([t.assign(model=label) for label, t in removal.items()], ignore_index=True)
+    show_chart(charts.unit_removal_chart(frame), frame, "dropout-unit-removal",
+               "Delete a random share of hidden units (no rescaling): the dropout model, trained not to rely on "
+               "any one unit, degrades more gracefully.")
+    hist = pd.concat([load_table(f, "sparsity_hist").assign(model=label) for label, f in folders.items()],
+                     ignore_index=True)
+    sparsity = pd.concat([load_table(f, "sparsity").assign(model=label) for label, f in folders.items()],
+                         ignore_index=True)
+    show_chart(charts.sparsity_chart(hist), hist, "dropout-sparsity",
+               "Per-unit mean activations with vs without dropout (Srivastava Fig. 8: ~0.7 vs ~2.0 in their autoencoder).")
+    st.dataframe(sparsity, hide_index=True)
+    show_code(dp.unit_removal, dp.sparsity_summary, dp.sparsity_histograms)
