@@ -229,6 +229,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def replace_table(folder: Path, table: str, rows: list[dict]) -> None:
+    """Write a follow-up analysis table (e.g. sub-network scores) into a finished run's
+    metrics.sqlite, replacing any earlier version of that table, in one transaction."""
+    if not rows:
+        return
+    writer = RunWriter(folder)
+    try:
+        writer.conn.execute("BEGIN IMMEDIATE")
+        writer.conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+        writer._insert(table, rows)
+        writer.conn.execute("COMMIT")
+    except BaseException:
+        writer.conn.execute("ROLLBACK")
+        raise
+    finally:
+        writer.close()
+
+
 def save_checkpoint(folder: Path, name: str, state: dict) -> None:
     path = folder / "checkpoints" / f"{name}.pt"
     tmp = path.with_suffix(".pt.tmp")

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from cache import store
 from training.presets import PRESETS, PresetError, get_preset
+from training import subnetworks
 from training.spec import RunSpec, SpecError, load_spec_json
 
 
@@ -181,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
     add_demo_commands(sub)
+    subnetworks.add_parser(sub)
     return parser
 
 

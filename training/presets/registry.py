@@ -1,12 +1,15 @@
 """All presets and sweeps by name. A lesson's module adds its own dicts here (one line each)."""
 from training.presets import core
 from training.presets import covariate_shift
+from training.presets import dropout
 
 PRESETS = {
     **core.PRESETS,
     **covariate_shift.PRESETS,
+    **dropout.PRESETS,
 }
 SWEEPS = {
     **core.SWEEPS,
     **covariate_shift.SWEEPS,
+    **dropout.SWEEPS,
 }
