@@ -12,6 +12,7 @@ name (`CorruptRun`) and never breaks a listing of the others.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -75,8 +76,10 @@ _status_lock = threading.Lock()
 
 
 def write_status(folder: Path, **fields: Any) -> dict:
-    """Merge fields into status.json atomically (a crash leaves the old or the new file)."""
-    with _status_lock:
+    """Merge fields into status.json atomically (a crash leaves the old or the new file).
+    The read-merge-write holds a lock file, as a launcher and its job may write at once."""
+    with _status_lock, open(folder / ".status.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes (or the holder dies)
         path = folder / "status.json"
         current = _read_json(path) if path.exists() else {}
         current.update(fields)

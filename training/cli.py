@@ -181,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run_id")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
+    from training.cli_jobs import register as add_job_commands  # here: cli_jobs imports this module
+    add_job_commands(sub)   # launch, sweep, status, cancel, resume, wait, job
     add_demo_commands(sub)
     subnetworks.add_parser(sub)
     return parser

@@ -127,6 +127,8 @@ class Trainer:
         torch.set_rng_state(ckpt["torch_rng"])
         self.state = TrainState(step=ckpt["step"], epoch=ckpt["epoch"], elapsed_before=ckpt["elapsed"])
         self.writer.truncate_after(self.state.step)
+        if self.state.epoch >= self.spec.epochs:   # killed while writing the final rows: run() writes them again
+            self.writer.conn.execute("DELETE FROM scalars WHERE kind = 'final'")
         return True
 
     def elapsed(self) -> float:
