@@ -1,3 +1,38 @@
+"""Runs: every run in the selected sources; launch, watch, compare, export, manage."""
 import streamlit as st
 
+from ui.data import all_runs
+from ui.run_compare import render_compare
+from ui.run_launch import render_launch_form
+from ui.run_live import render_live, render_manage
+from ui.run_table import render_table
+from ui.sources import read_only, selected_dirs
+
 st.title("Runs")
+runs, problems = all_runs()
+
+if not read_only():
+    with st.expander("Launch a run or a sweep", icon=":material/rocket_launch:",
+                     expanded=bool(st.session_state.get("launch_open"))):
+        render_launch_form()
+st.subheader("Live jobs")
+render_live(runs)
+
+if problems:
+    with st.expander(f":material/warning: {len(problems)} run folder(s) cannot be read and are left out"):
+        for problem in problems:
+            st.markdown(f"- `{problem}`")
+
+if runs.empty:
+    st.info("No runs in the selected sources yet ("
+            + ", ".join(str(d) for d in selected_dirs()) + "). "
+            "Launch one above, or build the demo cache with `python -m training precompute`.",
+            icon=":material/inbox:")
+    st.stop()
+
+st.subheader("All runs")
+shown = render_table(runs)
+st.subheader("Compare")
+render_compare(runs, shown["run_id"].tolist())
+st.subheader("One run")
+render_manage(runs)

@@ -6,6 +6,7 @@ does not pay for PNG rendering it never uses.
 """
 from __future__ import annotations
 
+import json
 import re
 from functools import partial
 
@@ -14,19 +15,27 @@ import pandas as pd
 import streamlit as st
 
 
-def chart_json(chart: alt.TopLevelMixin) -> str:
-    """The Vega-Lite spec with its data inline (no row cap: probes can exceed 5000 rows)."""
+def vega_lite_spec(chart: alt.TopLevelMixin | dict) -> dict:
+    """The chart's Vega-Lite spec with its data inline. Altair's schema validation is
+    skipped here (it costs more than building the chart; the builders' tests validate),
+    and there is no row cap (probe tables can exceed Altair's 5000)."""
+    if isinstance(chart, dict):
+        return chart
     with alt.data_transformers.disable_max_rows():
-        return chart.to_json()
+        return chart.to_dict(validate=False)
 
 
-def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
+def chart_json(chart: alt.TopLevelMixin | dict) -> str:
+    return json.dumps(vega_lite_spec(chart))
+
+
+def chart_png(chart: alt.TopLevelMixin | dict, scale: float = 2.0) -> bytes:
     import vl_convert as vlc
 
     return vlc.vegalite_to_png(chart_json(chart), scale=scale)
 
 
-def chart_svg(chart: alt.TopLevelMixin) -> str:
+def chart_svg(chart: alt.TopLevelMixin | dict) -> str:
     import vl_convert as vlc
 
     return vlc.vegalite_to_svg(chart_json(chart))
@@ -45,19 +54,27 @@ def _file_stem(key: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", key).strip("-") or "chart"
 
 
-def show_chart(chart: alt.TopLevelMixin, data: pd.DataFrame, key: str, caption: str | None = None) -> None:
-    """Show `chart`, then an Export expander: `data` as CSV, the chart as PNG and SVG.
+def show_chart(chart: alt.TopLevelMixin | dict, data: pd.DataFrame, key: str, caption: str | None = None,
+               export: bool = True) -> None:
+    """Show `chart` (an Altair chart, or its Vega-Lite spec as a dict), then an Export
+    expander: `data` as CSV, the chart as PNG and SVG.
 
     `key` must be unique on the page; it also names the downloaded files."""
-    st.altair_chart(chart, key=f"chart-{key}")
+    spec = vega_lite_spec(chart)
+    st.vega_lite_chart(spec=spec, key=f"chart-{key}")
     if caption:
         st.caption(caption)
+    if export:
+        _export_buttons(spec, data, key)
+
+
+def _export_buttons(spec: dict, data: pd.DataFrame, key: str) -> None:
     stem = _file_stem(key)
     with st.expander("Export", icon=":material/download:"):
         left, middle, right = st.columns(3)
         left.download_button("Data (CSV)", partial(data_csv, data), file_name=f"{stem}.csv", mime="text/csv",
                              key=f"csv-{key}", on_click="ignore", icon=":material/table:")
-        middle.download_button("Chart (PNG)", partial(chart_png, chart), file_name=f"{stem}.png",
+        middle.download_button("Chart (PNG)", partial(chart_png, spec), file_name=f"{stem}.png",
                                mime="image/png", key=f"png-{key}", on_click="ignore", icon=":material/image:")
-        right.download_button("Chart (SVG)", partial(chart_svg, chart), file_name=f"{stem}.svg",
+        right.download_button("Chart (SVG)", partial(chart_svg, spec), file_name=f"{stem}.svg",
                               mime="image/svg+xml", key=f"svg-{key}", on_click="ignore", icon=":material/draw:")

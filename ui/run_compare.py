@@ -1,0 +1,128 @@
+"""The Runs page's comparison: several runs aligned on steps or epochs.
+
+load (ui.data, cached per run state and row count) -> analysis.compare (pure frames) ->
+analysis.run_charts (Altair) -> ui.charts.show_chart (with CSV/PNG/SVG export).
+Only the open tab is computed, and each view's Vega-Lite spec is cached under the runs'
+fingerprints, so a rerun of a finished comparison does no Altair work at all.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from analysis import compare, run_charts
+from cache import store
+from ui.charts import show_chart, vega_lite_spec
+from ui.code import show_code
+from ui.data import fingerprint, load_table
+from ui.messages import diverged_run, unreadable_run
+
+MAX_COMPARED = 8
+CURVES, GAP, WEIGHTS, BANDS, HISTOGRAMS = ("Loss & accuracy", "Generalization gap", "Weight norms",
+                                           "Activation distributions", "Histograms")
+CAPTIONS = {
+    CURVES: "Solid: test, dashed: train. Click a run in the legend to highlight it.",
+    GAP: "How much better each run does on its training data than on test data; a gap that keeps "
+         "growing is overfitting.",
+    WEIGHTS: "Weight decay keeps these small; without it they grow as the model fits the training set.",
+    BANDS: "Shaded bands hold the middle 86%, 68% and 38% of each layer's activations, the line is the "
+           "median: watch for layers whose distribution drifts or collapses.",
+    HISTOGRAMS: "One histogram per probe step, earliest at the top: the shape moving, not just its quantiles.",
+}
+CODE = {CURVES: (compare.curves,), GAP: (compare.curves, compare.generalization_gap),
+        WEIGHTS: (compare.weight_norms,), BANDS: (compare.activation_bands,),
+        HISTOGRAMS: (compare.histogram_ridges,)}
+EMPTY = {CURVES: "train/test metrics", GAP: "both train and test metrics", WEIGHTS: "weight norms",
+         BANDS: "activation quantiles", HISTOGRAMS: "activation histograms"}
+
+
+def run_label(run) -> str:
+    return f"{run.spec.name or '(custom)'} · {run.run_id}"
+
+
+def _default_pick(runs: pd.DataFrame, shown_ids: list[str]) -> list[str]:
+    """Up to three finished runs from the table as filtered (any state if none finished)."""
+    shown = runs[runs["run_id"].isin(shown_ids)] if shown_ids else runs
+    finished = shown[shown["state"] == "finished"]
+    pool = finished if not finished.empty else shown
+    return [run_label(run) for run in pool.head(3).itertuples(index=False)]
+
+
+def _tables(keys: tuple, table: str) -> dict[str, pd.DataFrame]:
+    return {label: load_table(Path(folder), table) for label, folder, _state, _rows in keys}
+
+
+def view_charts(view: str, keys: tuple, align: str, site: str) -> list[tuple[str, object, pd.DataFrame]]:
+    """(key, chart, data) for one tab; keys = ((label, folder, state, rows), ...)."""
+    if view in (CURVES, GAP):
+        curves = compare.curves(_tables(keys, "scalars"), align)
+        if view == GAP:
+            gap = compare.generalization_gap(curves)
+            return [("gap", run_charts.gap_chart(gap, align), gap)] if not gap.empty else []
+        return [(metric, run_charts.curve_chart(curves, metric, align), curves[curves["metric"] == metric])
+                for metric in ("loss", "accuracy") if (curves["metric"] == metric).any()]
+    if view == WEIGHTS:
+        norms = compare.weight_norms(_tables(keys, "weights"))
+        return [("weights", run_charts.weight_norm_chart(norms), norms)] if not norms.empty else []
+    if view == BANDS:
+        bands = compare.activation_bands(_tables(keys, "activations"), site)
+        return [(f"bands-{site}", run_charts.activation_band_chart(bands), bands)] if not bands.empty else []
+    ridges = compare.histogram_ridges(_tables(keys, "histograms"), site)
+    return [(f"ridges-{site}", run_charts.ridgeline_chart(ridges), ridges)] if not ridges.empty else []
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_view(view: str, keys: tuple, align: str, site: str) -> list[tuple[str, dict, pd.DataFrame]]:
+    return [(key, vega_lite_spec(chart), data) for key, chart, data in view_charts(view, keys, align, site)]
+
+
+def _run_keys(picked: list) -> tuple:
+    """(label, folder, state, rows) per readable run: the cache key of every view."""
+    keys = []
+    for run in picked:
+        try:
+            keys.append((run_label(run), str(run.folder), *fingerprint(run.folder)))
+        except store.StoreError as err:
+            unreadable_run(err)
+    return tuple(keys)
+
+
+def _show_view(view: str, keys: tuple, align: str, site: str) -> None:
+    charts = _cached_view(view, keys, align, site)
+    if not charts:
+        st.info(f"None of the picked runs logged {EMPTY[view]} yet (probes off in their spec, a regression "
+                "task without accuracy, or not started).", icon=":material/info:")
+        return
+    columns = st.columns(len(charts)) if view == CURVES else [st.container()]
+    for column, (key, spec, data) in zip(columns, charts):
+        with column:
+            show_chart(spec, data, key=f"compare-{key}", caption=CAPTIONS[view])
+    show_code(*CODE[view])
+
+
+def render_compare(runs: pd.DataFrame, shown_ids: list[str]) -> None:
+    by_label = {run_label(run): run for run in runs.itertuples(index=False)}
+    labels = st.multiselect("Runs to compare", list(by_label), default=_default_pick(runs, shown_ids),
+                            max_selections=MAX_COMPARED, key="compare_runs")
+    if not labels:
+        st.info("Pick one or more runs to compare.", icon=":material/info:")
+        return
+    picked = [by_label[label] for label in labels]
+    for run in picked:
+        if run.state == "diverged":
+            diverged_run(run_label(run), run.status)
+    align_col, site_col = st.columns(2)
+    align = align_col.radio("Align on", ("step", "epoch"), horizontal=True, key="compare_align",
+                            help="epoch: one point per pass over the data (runs with other batch sizes line up)")
+    site = site_col.radio("Activations", ("pre", "post"), horizontal=True, key="compare_site",
+                          format_func=lambda s: f"{s}-activation", help="before or after the nonlinearity")
+    keys = _run_keys(picked)
+    if not keys:
+        return
+    views = (CURVES, GAP, WEIGHTS, BANDS, HISTOGRAMS)
+    for view, tab in zip(views, st.tabs(views, key="compare_view", on_change="rerun")):
+        if tab.open:   # lazy: only the open tab is computed
+            with tab:
+                _show_view(view, keys, align, site)

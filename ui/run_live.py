@@ -1,0 +1,139 @@
+"""Live jobs and per-run actions on the Runs page.
+
+The live panel is a fragment that reruns itself every 2 s while a job is queued or
+running (every 10 s otherwise), so progress moves without redrawing the page; when a job
+it was showing ends, it reruns the whole page so the table and charts pick up the result.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from cache import store
+from ui.data import all_runs
+from ui.messages import diverged_run
+from ui.sources import is_user_run, read_only, selected_dirs
+
+ACTIVE = ("queued", "running")
+RESUMABLE = ("interrupted", "cancelled", "failed")
+ACTIVE_KEY = "live_active_ids"
+
+
+def _progress_text(run) -> str:
+    status = run.status
+    step, total = status.get("step") or 0, status.get("total_steps")
+    eta = status.get("eta")
+    parts = [f"**{run.spec.name or '(custom)'}** `{run.run_id}` {run.state}",
+             f"step {step}/{total}" if total else "waiting for a slot" if run.state == "queued" else ""]
+    if eta and run.state == "running":
+        parts.append(f"about {eta:.0f} s left")
+    return " · ".join(p for p in parts if p)
+
+
+def _cancel(run_id: str, folder: Path) -> None:
+    from training import jobs
+
+    try:
+        status = jobs.cancel(run_id, cache_dir=folder.parent, wait_s=3.0)
+        st.toast(f"{run_id}: {status['state']}")
+    except store.StoreError as err:
+        st.toast(f"Cannot cancel {run_id}: {err}")
+
+
+def live_panel() -> None:
+    """Progress of queued and running jobs in the selected sources, with cancel buttons."""
+    runs, _ = all_runs(selected_dirs())
+    active = runs[runs["state"].isin(ACTIVE)] if not runs.empty else runs
+    if active.empty:
+        st.caption("No jobs running. Launch one below; its progress shows here.")
+    for run in active.itertuples(index=False):
+        bar, button = st.columns([6, 1], vertical_alignment="center")
+        bar.progress(float(run.status.get("progress") or 0.0), text=_progress_text(run))
+        if not read_only() and is_user_run(run.folder):
+            button.button("Cancel", key=f"cancel-{run.run_id}", icon=":material/stop_circle:",
+                          on_click=_cancel, args=(run.run_id, run.folder))
+    now = set(active["run_id"]) if not active.empty else set()
+    before = st.session_state.get(ACTIVE_KEY, set())
+    st.session_state[ACTIVE_KEY] = now
+    if before - now:   # a job ended: refresh the table and charts, not just this panel
+        st.rerun(scope="app")
+
+
+def render_live(runs: pd.DataFrame) -> None:
+    any_active = not runs.empty and runs["state"].isin(ACTIVE).any()
+    st.fragment(live_panel, run_every="2s" if any_active else "10s")()
+
+
+# ---------------------------------------------------------------- one run: details and actions
+
+def _label(run) -> str:
+    return f"{run.spec.name or '(custom)'} · {run.run_id} · {run.state}"
+
+
+def _explain(run) -> None:
+    status = run.status
+    if run.state == "diverged":
+        diverged_run(run.spec.name or run.run_id, status)
+    elif run.state == "failed":
+        st.error(f"This run failed: {status.get('error') or 'no error text'}. Its job.log has the traceback.",
+                 icon=":material/error:")
+    elif run.state == "interrupted":
+        st.warning(f"This run was interrupted ({status.get('reason') or 'its process is gone'}); "
+                   "resume continues from its last checkpoint.", icon=":material/pause_circle:")
+
+
+def _spec_json(spec) -> str:
+    return json.dumps(json.loads(spec.to_json()), indent=2)
+
+
+def _delete(folder: Path) -> None:
+    if not is_user_run(folder):   # the demo cache is never deleted from the app
+        st.toast("Only runs in your own cache can be deleted.")
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    st.toast(f"Deleted {folder.name}")
+
+
+def _resume(run_id: str, folder: Path) -> None:
+    from training import jobs
+
+    try:
+        jobs.resume(run_id, cache_dir=folder.parent)
+        st.toast(f"Resumed {run_id}")
+    except store.StoreError as err:
+        st.toast(f"Cannot resume {run_id}: {err}")
+
+
+def render_manage(runs: pd.DataFrame) -> None:
+    """Pick one run: its spec as JSON, why it stopped, and resume/delete where allowed."""
+    by_label = {_label(run): run for run in runs.itertuples(index=False)}
+    label = st.selectbox("Run", list(by_label), key="manage_run")
+    if label is None:
+        return
+    run = by_label[label]
+    _explain(run)
+    spec_col, resume_col, delete_col = st.columns(3)
+    spec_col.download_button("Spec (JSON)", _spec_json(run.spec), file_name=f"{run.run_id}.json",
+                             mime="application/json", key="spec-json", on_click="ignore",
+                             icon=":material/data_object:",
+                             help="Rerun elsewhere: python -m training run --spec FILE.json")
+    if read_only():
+        st.caption(":lock: Read-only: resume and delete are off.")
+        return
+    mine = is_user_run(run.folder)
+    if mine and run.state in RESUMABLE:
+        resume_col.button("Resume", key="resume", icon=":material/play_arrow:", on_click=_resume,
+                          args=(run.run_id, run.folder))
+    if mine and run.state not in ACTIVE:
+        sure = delete_col.checkbox("I want to delete this run", key=f"delete-sure-{run.run_id}")
+        delete_col.button("Delete", key="delete", icon=":material/delete:", disabled=not sure,
+                          on_click=_delete, args=(run.folder,))
+    elif not mine:
+        st.caption("Demo runs are read-only; copy the spec to train your own.")
+    with st.expander("status.json"):
+        st.json({**run.status, "age_s": round(time.time() - (run.status.get("heartbeat") or time.time()), 1)})
