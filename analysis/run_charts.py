@@ -120,12 +120,11 @@ def ridgeline_chart(ridges: pd.DataFrame, height: int = 320) -> alt.Chart:
         facet=alt.Facet("layer:N", title=None), columns=4)
 
 
-def thumbnail_chart(curves: pd.DataFrame, metric: str = "loss") -> alt.Chart:
-    """A small train/test curve for the Home page."""
-    data = curves[curves["metric"] == metric]
-    return alt.Chart(data).mark_line().encode(
+def thumbnail_chart(frame: pd.DataFrame, y_title: str) -> alt.Chart:
+    """A small chart for the Home page: `value` against `x`, one line per `series`."""
+    return alt.Chart(frame).mark_line().encode(
         x=alt.X("x:Q", title="step"),
-        y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
-        color=alt.Color("split:N", title=None, legend=alt.Legend(orient="top")),
-        tooltip=_tips(("split", "nominal"), ("x", "quantitative"), ("value", "quantitative", ".3f")),
+        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top", labelLimit=220)),
+        tooltip=_tips(("series", "nominal"), ("x", "quantitative"), ("value", "quantitative", ".3f")),
     ).properties(height=150)

@@ -97,8 +97,8 @@ def specs_to_launch(choice: str, values: dict[str, Any]) -> tuple[list[RunSpec],
         sweep = SWEEPS[choice]
         base = build_spec({"name": sweep.name, **sweep.base})
         changes = {k: v for k, v in overrides_from(values, base).items() if k not in sweep.grid}
-        edited = base.with_overrides(changes) if changes else base
-        return [edited.with_overrides(point) for point in sweep.points()], sweep.name
+        specs = [spec for _point, spec in sweep.specs()]
+        return [spec.with_overrides(changes) if changes else spec for spec in specs], sweep.name
     spec = PRESETS[choice].spec
     changes = overrides_from(values, spec)
     return [spec.with_overrides(changes) if changes else spec], None

@@ -1,0 +1,66 @@
+"""Home-page thumbnails: one small curve per lesson, from the demo cache only."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from analysis import compare, run_charts
+from cache import store
+from ui.charts import show_chart, vega_lite_spec
+from ui.data import fingerprint, latest_run, load_table
+from ui.sources import demo_dir
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    runs: tuple[str, ...]    # preset names; one run: train vs test, several: one line each (split)
+    metric: str
+    split: str = "test"
+
+    @property
+    def title(self) -> str:
+        return f"{self.split} {self.metric}" if len(self.runs) > 1 else self.metric
+
+
+def _frame(thumb: Thumbnail, keys: tuple) -> pd.DataFrame:
+    tables = {name: load_table(Path(folder), "scalars") for name, folder, _state, _rows in keys}
+    curves = compare.curves(tables, "step")
+    curves = curves[curves["metric"] == thumb.metric]
+    if len(keys) > 1:
+        return curves[curves["split"] == thumb.split].assign(series=curves["run"])
+    return curves.assign(series=curves["split"])
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _thumbnail_spec(thumb: Thumbnail, keys: tuple) -> tuple[dict | None, pd.DataFrame]:
+    frame = _frame(thumb, keys)
+    if frame.empty:
+        return None, frame
+    return vega_lite_spec(run_charts.thumbnail_chart(frame, thumb.title)), frame
+
+
+def _demo_keys(thumb: Thumbnail) -> tuple:
+    keys = []
+    for name in thumb.runs:
+        folder = latest_run(name, [demo_dir()])
+        if folder is None:
+            continue
+        try:
+            keys.append((name, str(folder), *fingerprint(folder)))
+        except store.StoreError:
+            continue
+    return tuple(keys)
+
+
+def show_thumbnail(thumb: Thumbnail, key: str) -> None:
+    """The thumbnail, or a note saying which demo runs it needs."""
+    keys = _demo_keys(thumb)
+    spec, frame = _thumbnail_spec(thumb, keys) if keys else (None, None)
+    if spec is None:
+        st.caption(f"(Thumbnail from the demo cache: needs run(s) {', '.join(thumb.runs)}; "
+                   "build them with `python -m training precompute`.)")
+        return
+    show_chart(spec, frame, key=f"thumb-{key}", export=False)
