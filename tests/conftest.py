@@ -32,3 +32,24 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("REGLAB_CACHE_DIR", str(path))
     return path
+
+
+# The app's tests share one small demo cache: two tiny Fashion-MNIST MLPs (with and without
+# dropout, so comparisons have two runs), a polynomial fit, and a run that diverges.
+APP_DEMO_RUNS = (
+    ("d2l-mlp", dict(epochs=2, data__n_train=256, data__n_test=128, model__widths=[16], probe_every=2)),
+    ("d2l-dropout", dict(epochs=2, data__n_train=256, data__n_test=128, model__widths=[16, 8], probe_every=2)),
+    ("polynomial-degree19", dict(epochs=4)),
+    ("polynomial-degree3", dict(epochs=3, optim__lr=100.0)),   # diverges: the loss becomes inf
+)
+
+
+@pytest.fixture(scope="session")
+def app_demo_cache(tmp_path_factory) -> Path:
+    """A demo cache for the app's tests, built once per session (cache hits after that)."""
+    from training.presets import get_preset
+
+    path = tmp_path_factory.getbasetemp() / "app-demo"
+    for name, overrides in APP_DEMO_RUNS:
+        build_run(tiny(get_preset(name).spec, **overrides), path)
+    return path
