@@ -61,8 +61,9 @@ def launch(spec: RunSpec, cache_dir: Path | str | None = None, sweep: str | None
     cache_dir, slots = _cache(cache_dir), slots or default_slots()
     folder = store.run_folder(cache_dir, spec.run_id)
     if (folder / "spec.json").exists():
-        state = store.read_status(folder)["state"]
-        if state in DONE_STATES or state in ACTIVE_STATES:
+        status = store.read_status(folder)
+        never_started = status["state"] == "queued" and not status.get("pid")   # e.g. its launcher crashed
+        if status["state"] in DONE_STATES or (status["state"] in ACTIVE_STATES and not never_started):
             return spec.run_id
     folder = store.create_run_folder(cache_dir, spec)
     fields = {"sweep": sweep} if sweep else {}
