@@ -152,24 +152,34 @@ def smoothness_summary(smoothness: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return per_member.groupby(["variant", "step"], as_index=False)[["loss_range", "grad_change", "beta"]].mean()[cols]
 
 
-def sweep_outcomes(runs: pd.DataFrame, metric: str = "test_accuracy") -> pd.DataFrame:
+def sweep_outcomes(runs: pd.DataFrame, metric: str = "test_accuracy", stuck_above: float | None = None) -> pd.DataFrame:
     """Runs of a sweep (one row each: the varied fields, state, final dict, diverged_step)
-    -> the same plus `score` and `outcome` (trains / stuck / diverged / unfinished)."""
+    -> the same plus `score` (the final metric) and `outcome`: trains / stuck / diverged /
+    unfinished. An accuracy below TRAINS_ABOVE, or a loss above `stuck_above`, is stuck."""
     frame = runs.copy()
-    frame["score"] = [(f or {}).get(metric, np.nan) if isinstance(f, dict) or f is None else np.nan
-                      for f in frame.get("final", [None] * len(frame))]
-    frame["outcome"] = [_outcome(state, score, metric) for state, score in zip(frame["state"], frame["score"])]
+    frame["score"] = [f.get(metric, np.nan) if isinstance(f, dict) else np.nan for f in frame["final"]]
+    frame["outcome"] = [_outcome(state, score, metric, stuck_above)
+                        for state, score in zip(frame["state"], frame["score"])]
     return frame
 
 
-def _outcome(state: str, score: float, metric: str) -> str:
+def _outcome(state: str, score: float, metric: str, stuck_above: float | None) -> str:
     if state == "diverged":
         return "diverged"
     if state != "finished" or not np.isfinite(score):
         return "unfinished"
     if metric.endswith("accuracy"):
         return "trains" if score >= TRAINS_ABOVE else "stuck"
-    return "trains"
+    return "stuck" if stuck_above is not None and score > stuck_above else "trains"
+
+
+def concrete_label(batchnorm: str, input_bn: bool, normalize: str) -> str:
+    """A readable name for one run of the Concrete sweep."""
+    parts = ["BN before ReLU" if batchnorm != "none" else "no BN"]
+    if input_bn:
+        parts.append("input BN")
+    parts.append("standardized" if normalize == "standardize" else "raw features")
+    return ", ".join(parts)
 
 
 def lr_only_bn_trains(outcomes: pd.DataFrame, lr: str = "lr", bn: str = "batchnorm") -> list[float]:
@@ -204,6 +214,7 @@ def bn_mode_comparison(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
             for m in model.modules():
                 if isinstance(m, InvertedDropout):
                     m.eval()
+            size = min(size, len(x))
             n = (len(x) // size) * size
             out = torch.cat([model(x[i:i + size]) for i in range(0, n, size)], dim=1)  # [K, n, C]
             acc = (out.argmax(-1) == y[:n]).float().mean().item()

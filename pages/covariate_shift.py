@@ -1,5 +1,185 @@
-"""Covariate Shift & BatchNorm page (not built yet)."""
-import streamlit as st
+"""Covariate shift & BatchNorm: the BN paper's Figure 1, per-layer drift, what BN really
+does (Santurkar et al.), BN on unscaled inputs, learning rates, placement and modes."""
+from __future__ import annotations
 
-st.title("Covariate Shift & BatchNorm")
-st.info("This page is not built yet.", icon=":material/construction:")
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from analysis import covariate_shift as cs
+from analysis import covariate_shift_charts as charts
+from cache import store
+from training.datasets import load_dataset
+from training.models import build_model
+from ui.charts import show_chart
+from ui.code import show_code
+from ui.data import latest_run, load_table, runs_named, spec_value
+from ui.messages import missing_runs
+
+FIG1 = {"no BN": "bn-fig1-nobn", "BN": "bn-fig1-bn"}
+NOISY = {"noisy BN": "bn-noisy"}
+LOOK = charts.LOOK_FOR
+
+
+def preset_command(*names: str) -> str:
+    return "\n".join(f"python -m training run --preset {n}" for n in names)
+
+
+def sweep_command(name: str) -> str:
+    return f"python -m training sweep --sweep {name}"
+
+
+def folders_of(names: dict[str, str]) -> dict[str, Path]:
+    """variant -> the run to show; variants without a run are left out."""
+    found = {label: latest_run(name) for label, name in names.items()}
+    return {label: folder for label, folder in found.items() if folder is not None}
+
+
+def tables(folders: dict[str, Path], table: str) -> dict[str, pd.DataFrame]:
+    return {label: load_table(folder, table) for label, folder in folders.items()}
+
+
+def sweep_frame(name: str, fields: dict[str, str]) -> pd.DataFrame:
+    """One row per run of a sweep: the varied fields (read from each spec), state, final, folder."""
+    runs = runs_named(name)
+    rows = [{**{col: spec_value(spec, dotted) for col, dotted in fields.items()}, "state": state,
+             "final": status.get("final"), "diverged_step": status.get("diverged_step"), "folder": str(folder)}
+            for spec, state, status, folder in zip(runs["spec"], runs["state"], runs["status"], runs["folder"])]
+    return pd.DataFrame(rows)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def final_model_and_batch(folder: str, mtime_ns: int, n_examples: int = 500):
+    """The run's final weights and its first test examples (the page's only model load)."""
+    spec = store.read_spec(Path(folder))
+    state = store.load_checkpoint(Path(folder), "final")["model"]
+    members, out_f, _ = state["output.weight"].shape
+    in_f = state["hidden.hidden1.linear.weight"].shape[2]
+    model = build_model(spec.model, in_f, out_f, list(range(members)))
+    model.load_state_dict(state)
+    data = load_dataset(spec.data)
+    return model.eval(), data.x_test[:n_examples], data.y_test[:n_examples]
+
+
+st.title("Covariate shift & BatchNorm")
+st.markdown(
+    "Batch normalization standardizes each unit's input over the mini-batch, then scales and shifts it with "
+    "learned gamma and beta. Ioffe & Szegedy motivated it by *internal covariate shift*: a layer's input "
+    "distribution moves as earlier layers train. This page reproduces their Figure 1, measures the drift layer "
+    "by layer, and then tests the explanation with Santurkar et al.'s measurements.")
+fig1 = folders_of(FIG1)
+
+# ---------------------------------------------------------------- 1. Figure 1
+st.header("Figure 1: a sigmoid net with and without BN")
+st.markdown("3 hidden layers of 100 sigmoid units, small Gaussian init, mini-batches of 60, SGD; "
+            "BN before every sigmoid vs none (Fashion-MNIST instead of MNIST, ~1.7k steps instead of 50k).")
+if len(fig1) < 2:
+    missing_runs("bn-fig1-nobn and bn-fig1-bn", preset_command(*FIG1.values()))
+else:
+    curves = cs.accuracy_curves(tables(fig1, "scalars"))
+    show_chart(charts.accuracy_chart(curves), curves, "bn-fig1-accuracy", LOOK["accuracy"])
+    units = tables(fig1, "units")
+    layers = sorted(set().union(*(set(u["layer"]) for u in units.values() if not u.empty)))
+    left, right = st.columns(2)
+    layer = left.selectbox("Layer", layers, index=len(layers) - 1 if layers else 0, key="bn_fig1_layer")
+    unit_ids = sorted(set().union(*(set(u.loc[u["layer"] == layer, "unit"]) for u in units.values() if not u.empty)))
+    unit = right.selectbox("Unit", unit_ids, key="bn_fig1_unit")
+    bands = cs.unit_percentiles(units, layer, unit)
+    show_chart(charts.unit_bands_chart(bands), bands, "bn-fig1-unit", LOOK["unit_bands"])
+    show_code(cs.accuracy_curves, cs.unit_percentiles)
+
+# ---------------------------------------------------------------- 2. per-layer drift
+st.header("Per-layer drift")
+if len(fig1) < 2:
+    missing_runs("bn-fig1-nobn and bn-fig1-bn", preset_command(*FIG1.values()))
+else:
+    activations = tables(fig1, "activations")
+    layer_frame = cs.layer_bands(activations)
+    show_chart(charts.layer_bands_chart(layer_frame), layer_frame, "bn-layer-bands", LOOK["layer_bands"])
+    ridge_layer = st.selectbox("Ridgeline layer", sorted(layer_frame["layer"].unique()), key="bn_ridge_layer")
+    ridge = cs.ridgeline_frame(tables(fig1, "histograms"), ridge_layer)
+    show_chart(charts.ridgeline_chart(ridge), ridge, "bn-ridgeline", LOOK["ridgeline"])
+    drift = cs.layer_drift(activations)
+    measure = st.radio("Drift measure", ["mean_change_in_std", "mean_change", "std_change"], horizontal=True,
+                       key="bn_drift_measure")
+    show_chart(charts.drift_chart(drift, measure), drift, "bn-drift", LOOK["drift"])
+    summary = cs.median_drift_summary(tables(fig1, "units"))
+    st.markdown("**How far the tracked units' medians wander**, in units of their spread "
+                "((q85 - q15) / 2): *net* = end minus start, *path* = the sum of every move.")
+    st.dataframe(summary, hide_index=True)
+    show_code(cs.layer_bands, cs.layer_drift, cs.median_drift, cs.ridgeline_frame)
+
+# ---------------------------------------------------------------- 3. what BN really does
+st.header("What BN really does (Santurkar et al.)")
+st.markdown("ICS of layer i: G = the gradient of the loss wrt W_i; G' = the same gradient on the same batch "
+            "after layers 1..i-1 took their step. Smoothness: the loss and the gradient along w - eta g for "
+            "step sizes around the learning rate. *Noisy BN* adds a random scale and shift after every BN, "
+            "redrawn each step.")
+landscape = {**fig1, **folders_of(NOISY)}
+ics = tables(landscape, "ics")
+if not any(not f.empty for f in ics.values()):
+    missing_runs("bn-fig1-nobn, bn-fig1-bn and bn-noisy", preset_command(*FIG1.values(), *NOISY.values()))
+else:
+    ics_frame = cs.ics_summary(ics)
+    show_chart(charts.ics_chart(ics_frame, "ics_l2"), ics_frame, "bn-ics-l2", LOOK["ics_l2"])
+    show_chart(charts.ics_chart(ics_frame, "ics_cos"), ics_frame, "bn-ics-cos", LOOK["ics_cos"])
+    st.dataframe(cs.ics_table(ics), hide_index=True)
+    smooth = cs.smoothness_summary(tables(landscape, "smoothness"))
+    show_chart(charts.smoothness_chart(smooth), smooth, "bn-smoothness", LOOK["smoothness"])
+    st.dataframe(smooth.groupby("variant")[["loss_range", "grad_change", "beta"]].describe(
+        percentiles=[0.5]).round(3), )
+    show_code(cs.ics_summary, cs.smoothness_summary)
+
+# ---------------------------------------------------------------- 4. unscaled inputs
+st.header("BN rescues unscaled inputs (the Concrete lesson)")
+st.markdown("8 concrete-mix features left in their units (hundreds of kg/m^3, days), 512-512-512 ReLU, "
+            "MAE loss, SGD, batch 64: no BN, BN before each ReLU, BN as the first layer, or standardized data.")
+concrete = sweep_frame("bn-concrete", {"batchnorm": "model.batchnorm", "input_bn": "model.input_batchnorm",
+                                       "normalize": "data.normalize"})
+if concrete.empty:
+    missing_runs("the bn-concrete sweep", sweep_command("bn-concrete"))
+else:
+    concrete["variant"] = [cs.concrete_label(b, i, n) for b, i, n in
+                           zip(concrete["batchnorm"], concrete["input_bn"], concrete["normalize"])]
+    outcomes = cs.sweep_outcomes(concrete, metric="test_loss")
+    st.dataframe(outcomes[["variant", "outcome", "score", "diverged_step"]].rename(
+        columns={"score": "final test MAE"}), hide_index=True)
+    loss = cs.accuracy_curves({v: load_table(f, "scalars") for v, f in zip(concrete["variant"], concrete["folder"])},
+                              metric="loss")
+    show_chart(charts.loss_curves_chart(loss, "test MAE"), loss, "bn-concrete", LOOK["concrete"])
+    show_code(cs.sweep_outcomes, cs.concrete_label)
+
+# ---------------------------------------------------------------- 5. learning rates
+st.header("BN allows higher learning rates")
+lr_runs = sweep_frame("bn-lr-sweep", {"lr": "optim.lr", "batchnorm": "model.batchnorm"})
+if lr_runs.empty:
+    missing_runs("the bn-lr-sweep sweep", sweep_command("bn-lr-sweep"))
+else:
+    sweep = cs.sweep_outcomes(lr_runs)
+    shown = sweep.drop(columns=["final", "folder"])
+    show_chart(charts.lr_sweep_chart(shown), shown, "bn-lr-sweep", LOOK["lr_sweep"])
+    only_bn = cs.lr_only_bn_trains(sweep)
+    st.markdown("Learning rates where BN trains and no BN does not: "
+                + (", ".join(f"**{lr:g}**" for lr in only_bn) if only_bn else "none in these runs") + ".")
+    st.dataframe(cs.usable_lr_range(sweep), hide_index=True)
+    show_code(cs.sweep_outcomes, cs.lr_only_bn_trains, cs.usable_lr_range)
+
+# ---------------------------------------------------------------- 6. placement and modes
+st.header("Placement and modes")
+placement = sweep_frame("bn-placement", {"variant": "model.batchnorm"})
+if placement.empty:
+    missing_runs("the bn-placement sweep", sweep_command("bn-placement"))
+else:
+    curves = cs.accuracy_curves({v: load_table(f, "scalars") for v, f in zip(placement["variant"], placement["folder"])})
+    show_chart(charts.accuracy_chart(curves), curves, "bn-placement", LOOK["placement"])
+bn_folder = fig1.get("BN")
+final = bn_folder / "checkpoints" / "final.pt" if bn_folder else None
+if final is None or not final.exists():
+    missing_runs("a finished bn-fig1-bn", preset_command("bn-fig1-bn"))
+else:
+    model, x, y = final_model_and_batch(str(bn_folder), final.stat().st_mtime_ns)
+    modes = cs.bn_mode_comparison(model, x, y)
+    show_chart(charts.modes_chart(modes), modes, "bn-modes", LOOK["modes"])
+    show_code(cs.bn_mode_comparison)

@@ -43,10 +43,18 @@ def running_stats_kept(model: MLP):
 @contextlib.contextmanager
 def same_randomness(seed: int, device: torch.device):
     """The same dropout masks / BN noise in every pass; the global RNG is restored after."""
-    devices = [torch.cuda.current_device()] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    if device.type == "cuda":
+        with torch.random.fork_rng(devices=[device.index or torch.cuda.current_device()]):
+            torch.manual_seed(seed)
+            yield
+        return
+    generator = torch.default_generator      # CPU: cheaper than fork_rng + torch.manual_seed
+    saved = generator.get_state()
+    generator.manual_seed(seed)
+    try:
         yield
+    finally:
+        generator.set_state(saved)
 
 
 def batch_losses(model: MLP, xb: torch.Tensor, yb: torch.Tensor, spec: RunSpec, task: str,
