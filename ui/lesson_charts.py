@@ -70,14 +70,17 @@ def _tables(names: Sequence[str], table: str, dirs: Sequence[Path]) -> dict[str,
     return tables
 
 
-def _sweep(name: str, dirs: Sequence[Path], states: Sequence[str] = ("finished",)) -> pd.DataFrame:
-    """The sweep's runs in the given states (varied fields + final metrics), or _Absent."""
-    from training.sweeps import sweep_table
-
-    table = sweep_table(name, dirs)
-    if table.empty or not (table["state"] == "finished").any():
+def _sweep(name: str, fields: dict[str, str], dirs: Sequence[Path],
+           states: Sequence[str] = ("finished",)) -> pd.DataFrame:
+    """One row per run of the sweep in the given states: the requested spec fields (column ->
+    dotted field), the final metrics from status.json, and the state; or _Absent."""
+    runs = data.runs_named(name, dirs)
+    if runs.empty or not (runs["state"] == "finished").any():
         raise _Absent([name], sweep=True)
-    return table[table["state"].isin(states)].reset_index(drop=True)
+    runs = runs[runs["state"].isin(states)]
+    rows = [{**{column: data.spec_value(run.spec, dotted) for column, dotted in fields.items()},
+             **(run.status.get("final") or {}), "state": run.state} for run in runs.itertuples()]
+    return pd.DataFrame(rows).sort_values(list(fields), kind="stable").reset_index(drop=True)
 
 
 def render(chart_id: str, dirs: Sequence[Path]) -> Shown | Missing:
@@ -181,8 +184,8 @@ def dropout_mc(dirs: Sequence[Path]) -> Shown:
 
 
 def dropout_rate_sweep(dirs: Sequence[Path]) -> Shown:
-    table = _sweep("dropout-rate-sweep", dirs)
-    table["p"] = table["model.dropout"].map(lambda p: p[0] if isinstance(p, (list, tuple)) else p)
+    table = _sweep("dropout-rate-sweep", {"dropout": "model.dropout"}, dirs)
+    table["p"] = table["dropout"].map(lambda p: p[0] if isinstance(p, (list, tuple)) else p)
     frame = table.melt(id_vars=["p", "state"], value_vars=["train_accuracy", "test_accuracy"],
                        var_name="split", value_name="accuracy")
     frame["split"] = frame["split"].str.removesuffix("_accuracy")
@@ -226,14 +229,15 @@ def bn_smoothness(dirs: Sequence[Path]) -> Shown:
 
 def _lr_outcomes(table: pd.DataFrame) -> pd.DataFrame:
     """lr, batchnorm, test accuracy, outcome; a diverged run is drawn at 0 with its own mark."""
-    frame = pd.DataFrame({"lr": table["optim.lr"], "batchnorm": table.get("model.batchnorm", "none"),
-                          "test_accuracy": table.get("test_accuracy", pd.Series(dtype=float)), "state": table["state"]})
+    frame = table[["lr", "batchnorm", "state"]].assign(
+        test_accuracy=table["test_accuracy"] if "test_accuracy" in table else float("nan"))
     frame["test_accuracy"] = frame["test_accuracy"].where(frame["state"] == "finished", 0.0)
     return frame
 
 
 def bn_lr_sweep(dirs: Sequence[Path]) -> Shown:
-    frame = _lr_outcomes(_sweep("bn-lr-sweep", dirs, states=("finished", "diverged")))
+    fields = {"lr": "optim.lr", "batchnorm": "model.batchnorm"}
+    frame = _lr_outcomes(_sweep("bn-lr-sweep", fields, dirs, states=("finished", "diverged")))
     chart = lc.lr_range_chart(frame)
     return Shown(chart, frame, "Crosses at 0: runs whose loss became NaN (diverged).")
 
@@ -241,9 +245,8 @@ def bn_lr_sweep(dirs: Sequence[Path]) -> Shown:
 # ---------------------------------------------------------------- hyperparameter tuning
 
 def _search(name: str, label: str, dirs: Sequence[Path]) -> pd.DataFrame:
-    table = _sweep(name, dirs)
-    return pd.DataFrame({"search": label, "lr": table["optim.lr"],
-                         "beta1": table["optim.betas"].map(lambda betas: betas[0]),
+    table = _sweep(name, {"lr": "optim.lr", "betas": "optim.betas"}, dirs)
+    return pd.DataFrame({"search": label, "lr": table["lr"], "beta1": table["betas"].map(lambda betas: betas[0]),
                          "test_accuracy": table["test_accuracy"]})
 
 

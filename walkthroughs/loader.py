@@ -243,9 +243,11 @@ def parse_lesson(text: str, path: Path | str, chart_ids: Iterable[str],
                   intro=intro, path=path)
 
 
-def load_lessons(chart_ids: Iterable[str], folder: Path | str = LESSON_DIR,
+def load_lessons(chart_ids: Iterable[str], folder: Path | str | None = None,
                  page_ids: Iterable[str] = tuple(PAGES)) -> tuple[list[Lesson], list[LessonError]]:
-    """Every `*.md` lesson in `folder`, in file-name order, and one error per file that failed."""
+    """Every `*.md` lesson in `folder` (default LESSON_DIR), in file-name order, and one error
+    per file that failed."""
+    folder = LESSON_DIR if folder is None else folder
     lessons: list[Lesson] = []
     problems: list[LessonError] = []
     chart_ids, page_ids = set(chart_ids), set(page_ids)
