@@ -2,14 +2,17 @@
 from training.presets import core
 from training.presets import covariate_shift
 from training.presets import dropout
+from training.presets import tuning
 
 PRESETS = {
     **core.PRESETS,
     **covariate_shift.PRESETS,
     **dropout.PRESETS,
+    **tuning.PRESETS,
 }
 SWEEPS = {
     **core.SWEEPS,
     **covariate_shift.SWEEPS,
     **dropout.SWEEPS,
+    **tuning.SWEEPS,
 }
