@@ -17,6 +17,7 @@ LOOK_FOR = {
     "drift": "Lower is steadier: the change of a layer's mean and std between probes is far smaller with BN.",
     "ics_l2": "BN does not make ||G - G'|| smaller: the 'internal covariate shift' Santurkar et al. measure is as "
               "large or larger with BN.",
+    "ics_relative": "Relative to the gradient's own size, the shift is of the same order with and without BN.",
     "ics_cos": "A cosine near 1 means the earlier layers' update barely changed this layer's gradient; BN does not "
                "raise it.",
     "smoothness": "Smaller is smoother: compare the BN and no-BN lines once both are learning, on a log scale.",
@@ -73,10 +74,10 @@ def ridgeline_chart(frame: pd.DataFrame, overlap: float = 1.8) -> alt.FacetChart
         x=alt.X("x:Q", title="pre-activation"),
         y=alt.Y("density:Q", axis=None, scale=alt.Scale(range=[step_height, -step_height * overlap])),
         color=_variant_color(frame),
-    ).properties(width=280, height=step_height, bounds="flush").facet(
+    ).properties(width=280, height=step_height).facet(
         row=alt.Row("step:O", title="step", header=alt.Header(labelAngle=0, labelAlign="left")),
         column=alt.Column("variant:N", sort=VARIANT_ORDER, title=None),
-        spacing=0)
+        spacing={"row": 0, "column": 20}).properties(bounds="flush")
 
 
 def drift_chart(frame: pd.DataFrame, measure: str = "mean_change_in_std") -> alt.FacetChart:

@@ -11,6 +11,7 @@ import torch
 from analysis import covariate_shift as cs
 from analysis import covariate_shift_charts as charts
 from cache import store
+from training import fashion_mnist
 from training.datasets import load_dataset
 from training.models import build_model
 from ui.charts import show_chart
@@ -123,7 +124,9 @@ if not any(not f.empty for f in ics.values()):
     missing_runs("bn-fig1-nobn, bn-fig1-bn and bn-noisy", preset_command(*FIG1.values(), *NOISY.values()))
 else:
     ics_frame = cs.ics_summary(ics)
-    show_chart(charts.ics_chart(ics_frame, "ics_l2"), ics_frame, "bn-ics-l2", LOOK["ics_l2"])
+    scale = st.radio("ICS as", ["ics_l2", "ics_relative"], horizontal=True, key="bn_ics_scale",
+                     format_func={"ics_l2": "||G - G'||", "ics_relative": "||G - G'|| / ||G||"}.get)
+    show_chart(charts.ics_chart(ics_frame, scale), ics_frame, "bn-ics-l2", LOOK[scale])
     show_chart(charts.ics_chart(ics_frame, "ics_cos"), ics_frame, "bn-ics-cos", LOOK["ics_cos"])
     st.dataframe(cs.ics_table(ics), hide_index=True)
     smooth = cs.smoothness_summary(tables(landscape, "smoothness"))
@@ -179,7 +182,13 @@ final = bn_folder / "checkpoints" / "final.pt" if bn_folder else None
 if final is None or not final.exists():
     missing_runs("a finished bn-fig1-bn", preset_command("bn-fig1-bn"))
 else:
-    model, x, y = final_model_and_batch(str(bn_folder), final.stat().st_mtime_ns)
-    modes = cs.bn_mode_comparison(model, x, y)
-    show_chart(charts.modes_chart(modes), modes, "bn-modes", LOOK["modes"])
-    show_code(cs.bn_mode_comparison)
+    st.markdown("The BN net's final weights on the same test examples: BN normalizing with each batch's own "
+                "statistics (train mode) vs the running averages kept for inference (eval mode).")
+    try:
+        model, x, y = final_model_and_batch(str(bn_folder), final.stat().st_mtime_ns)
+    except fashion_mnist.DatasetNotFound as err:
+        st.info(f"The test images are needed for this comparison: {err}", icon=":material/info:")
+    else:
+        modes = cs.bn_mode_comparison(model, x, y)
+        show_chart(charts.modes_chart(modes), modes, "bn-modes", LOOK["modes"])
+        show_code(cs.bn_mode_comparison)

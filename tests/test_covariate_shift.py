@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from analysis import covariate_shift as cs
+from analysis import covariate_shift_charts as ch
 from cache import store
 from tests.conftest import build_run, tiny
 from training import fashion_mnist, landscape
@@ -277,6 +278,31 @@ def tiny_cache(tmp_path_factory) -> Path:
                     overrides = {"epochs": 1, "data__n_train": 128, "probe_every": 2}
                 build_run(tiny(spec, **overrides), root)
     return root
+
+
+def test_every_chart_builds_a_valid_vega_lite_spec(tiny_cache):
+    by_name = {store.read_spec(f).name: f for f in store.iter_run_folders(tiny_cache)}
+    runs = {"no BN": by_name["bn-fig1-nobn"], "BN": by_name["bn-fig1-bn"], "noisy BN": by_name["bn-noisy"]}
+    table = lambda name: {v: store.read_table(f, name) for v, f in runs.items()}
+    ics = cs.ics_summary(table("ics"))
+    assert set(ics["variant"]) == set(runs) and set(ics["layer"]) == {"hidden2", "hidden3", "output"}
+    sweep = cs.sweep_outcomes(pd.DataFrame({"lr": [0.1, 30.0], "batchnorm": ["none", "before"],
+                                            "state": ["diverged", "finished"], "diverged_step": [3, None],
+                                            "final": [None, {"test_accuracy": 0.7}]}))
+    built = [
+        ch.accuracy_chart(cs.accuracy_curves(table("scalars"))),
+        ch.unit_bands_chart(cs.unit_percentiles(table("units"), "hidden3", 0)),
+        ch.layer_bands_chart(cs.layer_bands(table("activations"))),
+        ch.ridgeline_chart(cs.ridgeline_frame(table("histograms"), "hidden3")),
+        ch.drift_chart(cs.layer_drift(table("activations"))),
+        ch.ics_chart(ics, "ics_l2"), ch.ics_chart(ics, "ics_relative"), ch.ics_chart(ics, "ics_cos"),
+        ch.smoothness_chart(cs.smoothness_summary(table("smoothness"))),
+        ch.lr_sweep_chart(sweep),
+        ch.loss_curves_chart(cs.accuracy_curves(table("scalars"), metric="loss")),
+        ch.modes_chart(pd.DataFrame({"mode": ["eval", "train"], "batch_size": [8, 8], "accuracy": [0.5, 0.4]})),
+    ]
+    for chart in built:
+        assert chart.to_dict()                                # raises on an invalid spec
 
 
 def run_page(demo_dir: Path, user_dir: Path, monkeypatch):

@@ -25,6 +25,10 @@ def _fig1(batchnorm: str, **model) -> dict:
 SMALL = {**_fig1("none"), "data": {"name": "fashion-mnist", "n_train": 10_000, "n_test": 2_000},
          "epochs": 2, "probe_every": 20, "probes": {"tracked_units": 10}}
 
+# For the learning-rate sweep: the same shape with ReLU and torch's default init, a net that
+# trains without BN at moderate rates, so the sweep shows where each one stops training.
+LR_NET = {**SMALL, "model": {"widths": [100, 100, 100], "activation": "relu", "batchnorm": "none"}}
+
 # Keras lesson: Concrete-like features left unscaled (hundreds of kg/m^3, days), 512-512-512
 # ReLU, MAE, SGD, batch 64. Without BN the first layer's inputs are in the hundreds.
 CONCRETE = {
@@ -43,8 +47,8 @@ PRESETS = collect(
 )
 
 SWEEPS = {s.name: s for s in (
-    Sweep("bn-lr-sweep", "Final test accuracy vs learning rate, with and without BN (Fig. 1 net, 10k images)",
-          LESSON, SMALL, {"optim.lr": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
+    Sweep("bn-lr-sweep", "Final test accuracy vs learning rate, with and without BN (3x100 ReLU, 10k images)",
+          LESSON, LR_NET, {"optim.lr": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
                           "model.batchnorm": ("none", "before")}),
     Sweep("bn-concrete", "Keras lesson: unscaled Concrete features, 512x3 ReLU, MAE, SGD; BN vs input BN vs "
           "standardizing", LESSON, CONCRETE,
