@@ -1,7 +1,7 @@
 """Runs: every run in the selected sources; launch, watch, compare, export, manage."""
 import streamlit as st
 
-from ui.data import all_runs
+from ui.data import all_runs, dedupe_runs
 from ui.run_compare import render_compare
 from ui.run_launch import render_launch_form
 from ui.run_live import render_live, render_manage
@@ -9,7 +9,8 @@ from ui.run_table import render_table
 from ui.sources import read_only, selected_dirs
 
 st.title("Runs")
-runs, problems = all_runs()
+every_copy, problems = all_runs(dedupe=False)
+runs = dedupe_runs(every_copy)
 
 if not read_only():
     with st.expander("Launch a run or a sweep", icon=":material/rocket_launch:",
@@ -35,4 +36,4 @@ shown = render_table(runs)
 st.subheader("Compare")
 render_compare(runs, shown["run_id"].tolist())
 st.subheader("One run")
-render_manage(runs)
+render_manage(every_copy)

@@ -87,6 +87,11 @@ def _describe(folder: Path) -> dict | None:
             "status": status, "collection": folder.parent.name}
 
 
+def dedupe_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """A listing with each run id once (the copy furthest along)."""
+    return pd.DataFrame(_dedupe(runs.to_dict("records")), columns=LISTING_COLUMNS)
+
+
 def _dedupe(rows: list[dict]) -> list[dict]:
     """The same run id in two caches is one run: keep the copy furthest along."""
     best: dict[str, dict] = {}
@@ -109,8 +114,10 @@ def runs_named(name: str, dirs: Iterable[Path | str] | None = None) -> pd.DataFr
     return pd.DataFrame(_dedupe(rows), columns=LISTING_COLUMNS)
 
 
-def all_runs(dirs: Iterable[Path | str] | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """Every readable run (same columns as runs_named) and one message per unreadable folder."""
+def all_runs(dirs: Iterable[Path | str] | None = None, dedupe: bool = True) -> tuple[pd.DataFrame, list[str]]:
+    """Every readable run (same columns as runs_named) and one message per unreadable folder.
+
+    With dedupe, a run id present in several caches is listed once (the copy furthest along)."""
     from ui.sources import selected_dirs
 
     rows, problems = [], []
@@ -121,7 +128,7 @@ def all_runs(dirs: Iterable[Path | str] | None = None) -> tuple[pd.DataFrame, li
                 problems.append(_problem(folder))
             else:
                 rows.append(row)
-    return pd.DataFrame(_dedupe(rows), columns=LISTING_COLUMNS), problems
+    return pd.DataFrame(_dedupe(rows) if dedupe else rows, columns=LISTING_COLUMNS), problems
 
 
 def _problem(folder: Path) -> str:

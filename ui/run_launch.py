@@ -10,10 +10,11 @@ from typing import Any, Callable
 
 import streamlit as st
 
+from cache import store
 from training.presets import PRESETS, SWEEPS
 from training.spec import RunSpec, SpecError, build_spec
 from ui.data import spec_value
-from ui.sources import user_dir
+from ui.sources import demo_dir, user_dir
 
 
 @dataclass(frozen=True)
@@ -104,10 +105,20 @@ def specs_to_launch(choice: str, values: dict[str, Any]) -> tuple[list[RunSpec],
     return [spec.with_overrides(changes) if changes else spec], None
 
 
+def _in_demo_cache(spec: RunSpec) -> bool:
+    """A run the demo cache already finished is a cache hit: no need to train it again."""
+    status = demo_dir() / spec.run_id / "status.json"
+    try:
+        return status.exists() and store.read_status(status.parent)["state"] == "finished"
+    except store.StoreError:
+        return False
+
+
 def _launch(specs: list[RunSpec], sweep: str | None) -> list[str]:
     from training import jobs
 
-    return [jobs.launch(spec, cache_dir=user_dir(), sweep=sweep) for spec in specs]
+    return [spec.run_id if _in_demo_cache(spec) else jobs.launch(spec, cache_dir=user_dir(), sweep=sweep)
+            for spec in specs]
 
 
 def _base_spec(choice: str) -> tuple[RunSpec, tuple[str, ...], str]:

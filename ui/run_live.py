@@ -47,7 +47,7 @@ def _cancel(run_id: str, folder: Path) -> None:
 
 def live_panel() -> None:
     """Progress of queued and running jobs in the selected sources, with cancel buttons."""
-    runs, _ = all_runs(selected_dirs())
+    runs, _ = all_runs(selected_dirs(), dedupe=False)   # a job retraining a demo run is still a job
     active = runs[runs["state"].isin(ACTIVE)] if not runs.empty else runs
     if active.empty:
         st.caption("No jobs running. Launch one below; its progress shows here.")
@@ -72,7 +72,8 @@ def render_live(runs: pd.DataFrame) -> None:
 # ---------------------------------------------------------------- one run: details and actions
 
 def _label(run) -> str:
-    return f"{run.spec.name or '(custom)'} · {run.run_id} · {run.state}"
+    where = "mine" if is_user_run(run.folder) else "demo"
+    return f"{run.spec.name or '(custom)'} · {run.run_id} · {run.state} · {where}"
 
 
 def _explain(run) -> None:
@@ -110,7 +111,8 @@ def _resume(run_id: str, folder: Path) -> None:
 
 
 def render_manage(runs: pd.DataFrame) -> None:
-    """Pick one run: its spec as JSON, why it stopped, and resume/delete where allowed."""
+    """Pick one run (every copy: the same run id can be in both caches): its spec as JSON,
+    why it stopped, and resume/delete where allowed."""
     by_label = {_label(run): run for run in runs.itertuples(index=False)}
     label = st.selectbox("Run", list(by_label), key="manage_run")
     if label is None:

@@ -1,0 +1,147 @@
+"""The app shell, the shared ui/ helpers and the Home page, driven through AppTest
+against a small demo cache the tests build (tests/conftest.py: app_demo_cache)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from cache import store
+from ui import charts, data, sources
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ("pages/home.py", "pages/bias_variance.py", "pages/covariate_shift.py", "pages/dropout.py",
+         "pages/runs.py", "pages/walkthroughs.py")
+CHART = "vega_lite_chart"   # the element type st.altair_chart / st.vega_lite_chart produce in Streamlit 1.67
+
+
+def open_app(monkeypatch, demo: Path, mine: Path) -> AppTest:
+    monkeypatch.setenv("REGLAB_DEMO_DIR", str(demo))
+    monkeypatch.setenv("REGLAB_CACHE_DIR", str(mine))
+    monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+@pytest.fixture
+def app(monkeypatch, app_demo_cache, cache_dir) -> AppTest:
+    return open_app(monkeypatch, app_demo_cache, cache_dir)
+
+
+def test_home_shows_every_page_and_thumbnails_from_the_demo_cache(app):
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "Regularization Lab"
+    links = {link.proto.label for link in app.get("page_link")}
+    assert {"Bias-Variance", "Covariate Shift & BatchNorm", "Dropout", "Runs", "Walkthroughs"} <= links
+    # d2l-mlp (Runs card), d2l-dropout (Dropout card) and polynomial-degree19 are in the test cache
+    assert len(app.get(CHART)) == 3
+    notes = [c.value for c in app.caption if "needs run(s)" in c.value]
+    assert len(notes) == 1 and "bn-fig1-nobn" in notes[0]   # the BN card falls back to a note
+
+
+def test_sidebar_chooses_the_run_source(app, app_demo_cache, cache_dir):
+    app.run()
+    radio = app.sidebar.radio(key=sources.SOURCE_KEY)
+    assert radio.value == sources.BOTH and list(radio.options) == list(sources.SOURCES)
+    app.switch_page("pages/runs.py").run()
+    assert len(app.dataframe[0].value) == 4          # the four demo runs
+    # AppTest drops the sidebar's elements after switch_page, so set the radio's state directly
+    app.session_state[sources.SOURCE_KEY] = sources.MINE
+    app.run()
+    assert not app.exception
+    assert not app.dataframe and any("No runs in the selected sources" in i.value for i in app.info)
+    assert sources.dirs_for(sources.MINE) == [cache_dir]
+    assert sources.dirs_for(sources.BOTH) == [app_demo_cache, cache_dir]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_an_exception(app, page):
+    app.run()
+    app.switch_page(page).run()
+    assert not app.exception, f"{page}: {app.exception}"
+
+
+def test_empty_caches_render_with_an_explanation(monkeypatch, tmp_path):
+    empty_demo, empty_mine = tmp_path / "demo", tmp_path / "mine"
+    app = open_app(monkeypatch, empty_demo, empty_mine).run()
+    assert not app.exception
+    assert len([c for c in app.caption if "needs run(s)" in c.value]) == 4
+    app.switch_page("pages/runs.py").run()
+    assert not app.exception
+    assert any("No runs in the selected sources" in i.value for i in app.info)
+
+
+def test_read_only_from_environment_and_command_line(monkeypatch):
+    monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
+    monkeypatch.setattr("sys.argv", ["app.py"])
+    assert not sources.read_only()
+    monkeypatch.setenv("REGLAB_READ_ONLY", "1")
+    assert sources.read_only()
+    monkeypatch.setenv("REGLAB_READ_ONLY", "0")
+    monkeypatch.setattr("sys.argv", ["app.py", "--read-only"])
+    assert sources.read_only()
+
+
+def test_only_runs_in_my_cache_count_as_mine(monkeypatch, app_demo_cache, cache_dir):
+    monkeypatch.setenv("REGLAB_DEMO_DIR", str(app_demo_cache))
+    demo_run = next(store.iter_run_folders(app_demo_cache).__iter__())
+    assert not sources.is_user_run(demo_run)
+    assert sources.is_user_run(cache_dir / "0123456789ab")
+
+
+def test_runs_named_reads_only_small_files_and_prefers_finished(app_demo_cache, cache_dir):
+    runs = data.runs_named("d2l-mlp", [app_demo_cache, cache_dir])
+    assert list(runs.columns[:4]) == ["run_id", "folder", "state", "spec"]
+    assert len(runs) == 1 and runs.iloc[0]["state"] == "finished"
+    spec = runs.iloc[0]["spec"]
+    assert data.spec_value(spec, "model.widths") == (16,) and data.spec_value(spec, "optim.lr") == 0.1
+    assert data.latest_run("d2l-mlp", [app_demo_cache]) == runs.iloc[0]["folder"]
+    assert data.latest_run("no-such-preset", [app_demo_cache]) is None
+    assert data.runs_named("no-such-preset", [app_demo_cache]).empty
+    # the same run copied into my cache (interrupted there) is one run: the finished copy wins
+    copy = cache_dir / runs.iloc[0]["run_id"]
+    shutil.copytree(runs.iloc[0]["folder"], copy)
+    store.write_status(copy, state="interrupted")
+    both = data.runs_named("d2l-mlp", [cache_dir, app_demo_cache])
+    assert len(both) == 1 and both.iloc[0]["folder"] == runs.iloc[0]["folder"]
+
+
+def test_load_table_sees_rows_a_running_job_adds(cache_dir, app_demo_cache):
+    source = data.runs_named("d2l-mlp", [app_demo_cache]).iloc[0]["folder"]
+    folder = cache_dir / source.name
+    shutil.copytree(source, folder)
+    before = data.load_table(folder, "scalars")
+    writer = store.RunWriter(folder)
+    writer.log("scalars", [{"step": 999, "epoch": 9, "member": 0, "split": "test", "metric": "loss",
+                            "value": 0.5, "kind": "probe"}])
+    writer.close()
+    after = data.load_table(folder, "scalars")
+    assert len(after) == len(before) + 1 and after["step"].max() == 999
+
+
+def test_corrupt_metrics_raise_a_store_error_naming_the_folder(cache_dir, app_demo_cache):
+    source = data.runs_named("d2l-mlp", [app_demo_cache]).iloc[0]["folder"]
+    folder = cache_dir / source.name
+    shutil.copytree(source, folder)
+    (folder / "metrics.sqlite").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(store.StoreError, match=folder.name):
+        data.load_table(folder, "scalars")
+
+
+def test_chart_export_formats():
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": [0.5, 0.25, 0.125], "widths": [(8,), (8,), (16, 8)]})
+    chart = alt.Chart(frame[["x", "y"]]).mark_line().encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
+    assert charts.chart_png(chart).startswith(b"\x89PNG")
+    assert charts.chart_svg(chart).lstrip().startswith("<svg")
+    spec = charts.vega_lite_spec(chart)
+    assert charts.vega_lite_spec(spec) is spec and json.loads(charts.chart_json(chart))["mark"]["type"] == "line"
+    csv = charts.data_csv(frame).splitlines()
+    assert csv[0] == "x,y,widths" and csv[3] == '3,0.125,"(16, 8)"'
