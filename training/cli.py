@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from cache import store
 from training.presets import PRESETS, PresetError, get_preset
-from training import subnetworks
+from training import predictions, subnetworks
 from training.spec import RunSpec, SpecError, load_spec_json
 
 
@@ -185,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_job_commands(sub)   # launch, sweep, status, cancel, resume, wait, job
     add_demo_commands(sub)
     subnetworks.add_parser(sub)
+    predictions.add_parser(sub)
     return parser
 
 

@@ -99,7 +99,8 @@ class ModelSpec(_Frozen):
 
 
 class OptimSpec(_Frozen):
-    name: Literal["sgd", "adam"] = "sgd"
+    # "lstsq": linear models only; the (ridge) least-squares solution in closed form, no SGD.
+    name: Literal["sgd", "adam", "lstsq"] = "sgd"
     lr: float = Field(default=0.1, gt=0.0, le=100.0)
     momentum: float = Field(default=0.0, ge=0.0, lt=1.0)
     betas: tuple[float, float] = (0.9, 0.999)
@@ -143,6 +144,13 @@ class RunSpec(_Frozen):
     ensemble_data: Literal["same", "disjoint", "bootstrap"] = "disjoint"
     ensemble_init: Literal["different", "same"] = "different"
     checkpoint_every_epoch: bool = True
+
+    @model_validator(mode="after")
+    def _closed_form_needs_linear_mse(self) -> "RunSpec":
+        if self.optim.name == "lstsq" and (self.model.kind != "linear" or self.loss != "mse"):
+            raise ValueError(f"optim.name: 'lstsq' solves a linear model under mse in closed form; "
+                             f"got model.kind={self.model.kind!r}, loss={self.loss!r}")
+        return self
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no whitespace, every default included."""

@@ -136,6 +136,8 @@ class Trainer:
 
     # ------------------------------------------------------------ the loop
     def run(self) -> dict:
+        if self.spec.optim.name == "lstsq":
+            return self.run_closed_form()
         if self.state.step == 0:
             self.probe(pre_update_weights=None)
             self.writer.flush()
@@ -147,6 +149,25 @@ class Trainer:
         final = self.final_metrics()
         self.checkpoint("final")
         (self.folder / "checkpoints" / "last.pt").unlink(missing_ok=True)  # resume needs it no more
+        self.writer.close()
+        return {"state": "finished", "final": final}
+
+    def run_closed_form(self) -> dict:
+        """optim 'lstsq': one exact least-squares step per member, then the same tables as
+        after SGD (the scores are logged as if after the last epoch, at step 1)."""
+        from training.closed_form import solve_linear_members
+
+        self.probe(pre_update_weights=None)
+        x, y = self.x_train[self.indices], self.y_train[self.indices]          # [K, m, d], [K, m, 1]
+        solve_linear_members(self.model, x, y, self.spec.optim)
+        self.total_steps = 1
+        self.state.step, self.state.epoch = 1, self.spec.epochs - 1
+        self.log_running_loss(evaluate(self.model, x, y, self.spec.loss, self.data.task)["loss"])
+        self.state.epoch = self.spec.epochs
+        self.end_of_epoch()
+        final = self.final_metrics()
+        self.checkpoint("final")
+        (self.folder / "checkpoints" / "last.pt").unlink(missing_ok=True)
         self.writer.close()
         return {"state": "finished", "final": final}
 

@@ -1,16 +1,19 @@
 """All presets and sweeps by name. A lesson's module adds its own dicts here (one line each)."""
+from training.presets import bias_variance
 from training.presets import core
 from training.presets import covariate_shift
 from training.presets import dropout
 from training.presets import tuning
 
 PRESETS = {
+    **bias_variance.PRESETS,
     **core.PRESETS,
     **covariate_shift.PRESETS,
     **dropout.PRESETS,
     **tuning.PRESETS,
 }
 SWEEPS = {
+    **bias_variance.SWEEPS,
     **core.SWEEPS,
     **covariate_shift.SWEEPS,
     **dropout.SWEEPS,

@@ -1,0 +1,128 @@
+"""The bias-variance width sweep on this CPU: batched ensembles vs sequential members, and
+the wall time of the whole demo-scale sweep.
+
+(1) For a few widths of the `width-sweep-noisy` spec (Yang et al.'s 784-width-10 MLP,
+K = 5 members on disjoint splits): (a) one batched K=5 run vs (b) 5 runs of K=1, through
+the lab's Trainer (bench.bench_ensemble.compare; Trainer.run() timed, data loading
+excluded), for `--epochs` epochs.
+(2) `--full`: the full sweeps `width-sweep` and `width-sweep-noisy` (every width, the
+preset's epochs) trained for real into `--cache-dir`, one process per sweep side by side
+(one torch thread each: on a shared 2-core machine, two single-threaded processes beat
+one process with two spinning threads), then decomposed (training.predictions). Reports
+the wall time of the whole thing against the 10-minute goal.
+`python -m bench.bench_width_sweep [--epochs N] [--widths 8 64 512] [--full --cache-dir DIR]`.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from bench.bench_ensemble import compare
+from training.presets import get_sweep
+
+FULL_SWEEPS = ("width-sweep", "width-sweep-noisy")
+GOAL_SECONDS = 600.0
+
+
+def width_spec(width: int, epochs: int):
+    """The noisy sweep's spec at one width (renamed, so it never passes for a sweep run)."""
+    spec = get_sweep("width-sweep-noisy").specs()[0][1]
+    return spec.with_overrides({"model.widths": [width], "epochs": epochs, "name": "bench-width-sweep"})
+
+
+def batched_vs_sequential(widths: list[int], epochs: int) -> list[dict]:
+    rows = []
+    for width in widths:
+        result = compare(width_spec(width, epochs))
+        for row in result["rows"]:
+            rows.append({**row, "name": f"width {width:>4} {row['name']}"})
+        rows[-1]["speedup"] = next(iter(result["ratios"].values()))
+    return rows
+
+
+def _train_sweep(name: str, cache_dir: str, epochs: int | None) -> tuple[str, float, float]:
+    """One sweep, in its own process, single-threaded; returns (name, wall s, cpu s)."""
+    torch.set_num_threads(1)
+    from cache import store
+    from training.predictions import store_predictions
+    from training.runner import execute
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _, spec in get_sweep(name).specs():
+        spec = spec if epochs is None else spec.with_overrides({"epochs": epochs})
+        folder = store.create_run_folder(Path(cache_dir), spec)
+        if store.read_status(folder)["state"] != "finished":
+            execute(spec, folder)
+        store_predictions(folder)
+    return name, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def full_sweep(cache_dir: Path, epochs: int | None = None, names: tuple[str, ...] = FULL_SWEEPS) -> list[dict]:
+    """Train the named sweeps side by side, one process each; rows of wall/CPU seconds."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(len(names)) as pool:
+        done = pool.starmap(_train_sweep, [(n, str(cache_dir), epochs) for n in names])
+    total = time.perf_counter() - start
+    rows = [{"name": f"sweep {n} (1 thread)", "seconds_per_epoch": float("nan"), "total_seconds": wall,
+             "cpu_seconds": cpu, "test_accuracy": None} for n, wall, cpu in done]
+    rows.append({"name": "full sweep, side by side", "seconds_per_epoch": float("nan"), "total_seconds": total,
+                 "test_accuracy": None})
+    return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    known = parser._option_string_actions
+    options = [("--epochs", {"type": int, "default": 10, "help": "epochs of the batched/sequential comparison"}),
+               ("--widths", {"type": int, "nargs": "*", "default": [8, 64, 512], "help": "widths to compare"}),
+               ("--full", {"action": "store_true", "help": "also train the full width sweeps (both noise levels)"}),
+               ("--cache-dir", {"default": "cache/runs", "help": "where --full puts its runs (default cache/runs)"}),
+               ("--full-epochs", {"type": int, "default": None, "help": "override the sweeps' epochs (default theirs)"})]
+    for flag, kwargs in options:
+        if flag not in known:
+            parser.add_argument(flag, **kwargs)
+
+
+def run(args: argparse.Namespace) -> dict:
+    rows = batched_vs_sequential(args.widths, args.epochs) if args.widths else []
+    ratios = {f"width {w}: sequential / batched": r["speedup"] for w, r in zip(args.widths, rows[1::2])}
+    goals = {f"width {w}: batched faster": r["speedup"] > 1 for w, r in zip(args.widths, rows[1::2])}
+    if args.full:
+        full = full_sweep(Path(args.cache_dir), args.full_epochs)
+        rows += full
+        goals["full sweep (both noise levels) under 10 minutes"] = full[-1]["total_seconds"] < GOAL_SECONDS
+    return {"title": f"width sweep (Yang MLP, K=5 disjoint), {args.epochs} epochs per comparison, "
+                     f"cpu, {torch.get_num_threads()} threads, {os.cpu_count()} cores",
+            "rows": rows, "ratios": ratios, "goals": goals}
+
+
+def format_result(result: dict) -> str:
+    width = max(len(r["name"]) for r in result["rows"])
+    lines = [result["title"], f"{'variant':<{width}}  {'s/epoch':>8}  {'total s':>8}  {'cpu s':>8}  {'test acc':>8}"]
+    for r in result["rows"]:
+        acc = "-" if r.get("test_accuracy") is None else f"{r['test_accuracy']:.4f}"
+        cpu = "-" if r.get("cpu_seconds") is None else f"{r['cpu_seconds']:.1f}"
+        lines.append(f"{r['name']:<{width}}  {r['seconds_per_epoch']:8.3f}  {r['total_seconds']:8.2f}  {cpu:>8}  {acc:>8}")
+    lines += [f"  {name} = {value:.2f}x" for name, value in result["ratios"].items()]
+    lines += [f"  {goal}: {'yes' if met else 'NO'}" for goal, met in result["goals"].items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_width_sweep", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.add_argument("--threads", type=int, help="torch CPU threads for the comparison (default: torch's)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(format_result(run(args)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

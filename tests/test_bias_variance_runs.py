@@ -1,0 +1,128 @@
+"""Decompositions of real (tiny) ensemble runs against oracles: numpy least squares, the
+identity bias^2 + variance + noise = expected test MSE, Yang's exact identities."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import bias_variance as bv
+from analysis import bias_variance_runs as bvr
+from cache import store
+from tests.conftest import build_run, tiny
+from training.datasets import load_dataset
+from training.predictions import member_predictions, postprocess, store_predictions
+from training.presets import get_preset, get_sweep
+from training.spec import SpecError
+from training.trainer import member_indices
+
+
+def degree_spec(degree: int, members: int = 24, per_member: int = 20, noise: float = 0.1):
+    """The poly-degree-sweep spec at one degree, with a small ensemble."""
+    base = get_sweep("poly-degree-sweep").specs()[0][1]
+    return base.with_overrides({"data.degree": degree, "ensemble": members, "data.noise_std": noise,
+                                "data.n_train": members * per_member, "data.n_test": 400})
+
+
+def test_closed_form_members_equal_numpy_least_squares(cache_dir):
+    spec = degree_spec(5, members=3)
+    folder = build_run(spec, cache_dir)
+    pred = member_predictions(folder)
+    data = load_dataset(spec.data)
+    idx = member_indices(spec, len(data.y_train))
+    for k in range(3):
+        X = data.x_train[idx[k]].double().numpy()
+        w = np.linalg.lstsq(X, data.y_train[idx[k], 0].double().numpy(), rcond=None)[0]
+        np.testing.assert_allclose(pred["weights"][k], w, rtol=1e-4, atol=1e-5)
+
+
+def test_closed_form_ridge_matches_the_sgd_objective(cache_dir):
+    # The trainer minimises mean (xw - y)^2 + (lambda/2)||w||^2: ridge with lam = n * lambda / 2.
+    spec = degree_spec(6, members=2).with_overrides({"optim.weight_decay": 0.5})
+    pred = member_predictions(build_run(spec, cache_dir))
+    data = load_dataset(spec.data)
+    idx = member_indices(spec, len(data.y_train))[1]
+    expected = bv.ridge_fit(data.x_train[idx].double().numpy(), data.y_train[idx, 0].double().numpy(),
+                            len(idx) * 0.5 / 2)
+    np.testing.assert_allclose(pred["weights"][1], expected, rtol=1e-4, atol=1e-6)
+
+
+def test_lstsq_needs_a_linear_model_under_mse():
+    with pytest.raises(SpecError, match="lstsq"):
+        get_preset("d2l-mlp").spec.with_overrides({"optim.name": "lstsq"})
+
+
+@pytest.mark.parametrize("degree", [1, 3])
+def test_decomposition_adds_up_to_the_measured_test_mse(cache_dir, degree):
+    result = store_predictions(build_run(degree_spec(degree, members=40, noise=0.5), cache_dir))
+    res = result["classical"]
+    pred = member_predictions(store.find_run([cache_dir], degree_spec(degree, members=40, noise=0.5).run_id))
+    # Sampling error of the measured MSE: test points are the independent unit.
+    per_point = ((pred["test"] - pred["y_test"]) ** 2).mean(0)              # [n_test]
+    se = per_point.std(ddof=1) / np.sqrt(per_point.size)
+    assert res["noise"] == pytest.approx(0.25)
+    assert abs(res["measured_test_mse"] - res["expected_test_mse"]) < 3 * se
+    assert res["expected_test_mse"] == pytest.approx(res["bias2"] + res["variance"] + res["noise"])
+
+
+def test_degree_sweep_bias_falls_and_variance_rises(cache_dir):
+    results = {d: store_predictions(build_run(degree_spec(d), cache_dir))["classical"] for d in (1, 3, 10)}
+    assert results[3]["bias2"] < 0.05 * results[1]["bias2"]
+    assert results[10]["variance"] > 3 * results[3]["variance"]
+    # The stored table is what the page reads back.
+    folder = build_run(degree_spec(3), cache_dir)
+    stored = bvr.summary_dict(store.read_table(folder, "bias_variance"))
+    assert stored["classical"]["bias2"] == pytest.approx(results[3]["bias2"])
+    assert len(store.read_table(folder, "learned_weights")) == 24 * 4
+
+
+def test_width_run_yang_decomposition_and_errors(cache_dir):
+    spec = tiny(get_sweep("width-sweep-noisy").specs()[2][1], epochs=2, data__n_train=5 * 60, data__n_test=150,
+                probes__eval_max=10_000)
+    folder = build_run(spec, cache_dir)
+    result = store_predictions(folder)
+    for estimator in ("yang-mse", "yang-ce"):
+        part = result[estimator]
+        assert part["bias2"] + part["variance"] == pytest.approx(part["risk"], rel=1e-9)
+        assert part["variance"] >= 0
+    final = store.read_status(folder)["final"]
+    # Same members, same test images: the stored error is the trainer's final test error.
+    assert result["scores"]["test_error"] == pytest.approx(1 - final["test_accuracy"], abs=1e-6)
+    assert result["scores"]["test_loss"] == pytest.approx(final["test_loss"], rel=1e-4)
+    assert postprocess(folder) is True
+
+
+def test_single_member_runs_store_scores_only(cache_dir):
+    spec = tiny(get_preset("polynomial-degree3").spec, epochs=2)
+    result = store_predictions(build_run(spec, cache_dir))
+    assert set(result) == {"scores"} and result["scores"]["members"] == 1
+
+
+def test_postprocess_skips_other_lessons(cache_dir):
+    spec = tiny(get_preset("d2l-mlp").spec, epochs=1, data__n_train=64, data__n_test=32, model__widths=[4])
+    assert postprocess(build_run(spec, cache_dir)) is False
+
+
+def test_peak_vs_neighbours():
+    frame = pd.DataFrame({"width": [2, 4, 8, 16, 32, 64], "value": [0.5, 0.3, 0.45, 0.6, 0.2, 0.1]})
+    peak = bvr.peak_vs_neighbours(frame, "width")
+    assert peak["width"] == 16 and peak["left"] == 0.3 and peak["right"] == 0.1 and peak["is_peak"]
+    frame["value"] = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+    assert not bvr.peak_vs_neighbours(frame, "width")["is_peak"]
+    with pytest.raises(ValueError, match="neighbours"):
+        bvr.peak_vs_neighbours(frame.head(2), "width")
+
+
+def test_closed_form_degree_sweep_needs_two_sets_and_shows_the_trend():
+    x_test = np.random.default_rng(1).normal(0, 1, 200)
+    with pytest.raises(ValueError, match="K >= 2"):
+        bvr.closed_form_degree_sweep([1], 30, 0.1, 1, x_test)
+    res = bvr.closed_form_degree_sweep([1, 3, 10], 30, 0.1, 60, x_test)
+    assert res[3]["bias2"] < 0.01 * res[1]["bias2"] and res[10]["variance"] > 3 * res[3]["variance"]
+
+
+def test_underdetermined_fit_interpolates():
+    rng = np.random.default_rng(2)
+    x, y = bvr.draw_polynomial_data(5, 0.1, rng)
+    fit = bvr.closed_form_polynomial_fit(x, y, 8, x, y)
+    assert fit["underdetermined"] and fit["train_mse"] < 1e-12

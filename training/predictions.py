@@ -1,0 +1,122 @@
+"""After training: every member's test predictions, decomposed, stored in the run folder.
+
+The bias-variance page needs each member's predictions on the shared test inputs; the
+trainer only logs mean scores. `store_predictions(folder)` reloads checkpoints/final.pt,
+scores every member (softmax probabilities for classification, outputs for regression),
+and writes two small tables into metrics.sqlite:
+  bias_variance(estimator, quantity, value)   the decompositions (analysis.bias_variance_runs)
+  learned_weights(member, feature, value)      linear models only: the fitted weights
+Optionally the predictions themselves go to predictions.npz (float16), for re-analysis;
+off by default since the demo cache must stay small.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from analysis.bias_variance_runs import decompose_run, summary_rows
+from cache import store
+from training.datasets import load_dataset
+from training.losses import evaluate
+from training.models import build_model
+from training.trainer import member_indices, member_seeds
+
+MAX_TEST = 2000                   # a fixed test subset: the first MAX_TEST test examples
+MAX_STORED_WEIGHTS = 2000         # K * features above this: learned weights are not stored
+LESSON = "bias-variance"
+
+
+@torch.no_grad()
+def member_predictions(folder: Path, max_test: int = MAX_TEST) -> dict:
+    """Reload a finished run and score each member; shapes: test [K, n(, C)], train_* [K]."""
+    spec = store.read_spec(folder)
+    ckpt = store.load_checkpoint(folder, "final")
+    if ckpt is None:
+        raise store.StoreError(f"{folder}: no checkpoints/final.pt (is the run finished, and were checkpoints kept?)")
+    data = load_dataset(spec.data)
+    model = build_model(spec.model, data.in_features, data.out_features, member_seeds(spec))
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    x_test, y_test = data.x_test[:max_test], data.y_test[:max_test]
+    outputs = model(x_test)                                              # [K, n, C]
+    idx = member_indices(spec, len(data.y_train))                        # [K, m]
+    train = evaluate(model, data.x_train[idx], data.y_train[idx], spec.loss, data.task)
+    pred = {"task": data.task, "train_loss": train["loss"].numpy()}
+    if data.task == "classification":
+        pred.update(test=outputs.softmax(-1).numpy(), y_test=y_test.numpy(),
+                    train_error=(1 - train["accuracy"]).numpy())
+    else:
+        noise = data.meta.get("noise_std", 0.0)
+        pred.update(test=outputs[..., 0].numpy(), y_test=y_test[:, 0].numpy(),
+                    y_test_clean=data.y_test_clean[:max_test, 0].numpy(), noise_var=noise**2)
+    if not model.hidden:
+        pred["weights"] = model.output.weight[:, 0, :].numpy()             # [K, d]
+    return pred
+
+
+def store_predictions(folder: Path, keep_file: bool = False, max_test: int = MAX_TEST) -> dict:
+    """Decompose one finished run and write its tables (replacing earlier ones); returns the result."""
+    pred = member_predictions(folder, max_test)
+    result = decompose_run(pred)
+    writer = store.RunWriter(folder)
+    try:
+        for table in ("bias_variance", "learned_weights"):
+            writer.conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+        writer.log("bias_variance", summary_rows(result))
+        weights = pred.get("weights")
+        if weights is not None and weights.size <= MAX_STORED_WEIGHTS:
+            writer.log("learned_weights", [{"member": k, "feature": i, "value": float(v)}
+                                           for k, row in enumerate(weights) for i, v in enumerate(row)])
+    finally:
+        writer.close()
+    if keep_file:
+        np.savez_compressed(folder / "predictions.npz", test=pred["test"].astype(np.float16),
+                            y_test=pred["y_test"])
+    return result
+
+
+def postprocess(folder: Path) -> bool:
+    """The demo precompute's hook: decompose a finished run of this lesson; False if it is
+    not one (another lesson's run, unfinished, or its final checkpoint was dropped)."""
+    from training.presets import PRESETS, SWEEPS
+
+    spec, status = store.read_spec(folder), store.read_status(folder)
+    named = SWEEPS.get(spec.name) or PRESETS.get(spec.name)
+    if named is None or named.lesson != LESSON or status["state"] != "finished":
+        return False
+    if not (folder / "checkpoints" / "final.pt").exists():
+        return False
+    store_predictions(folder)
+    return True
+
+
+# ---------------------------------------------------------------- CLI: python -m training predictions
+
+def cmd_predictions(args) -> int:
+    """Decompose the named runs, or every finished run of the named sweeps/presets."""
+    from training.cli import cache_dir_of
+
+    cache_dir = cache_dir_of(args)
+    folders = [store.find_run([cache_dir, store.DEMO_DIR], r) for r in args.run_ids]
+    for folder in store.iter_run_folders(cache_dir) if args.name else []:
+        if store.read_spec(folder).name in args.name and store.read_status(folder)["state"] == "finished":
+            folders.append(folder)
+    if not folders:
+        print("no runs given or found (pass run ids, or --name SWEEP)")
+        return 2
+    for folder in folders:
+        result = store_predictions(folder, keep_file=args.keep)
+        shown = {e: {q: round(v, 4) for q, v in d.items()} for e, d in result.items() if e != "scores"}
+        print(f"{folder.name}: {result['scores']} {shown}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    """Registers `predictions` on the training CLI's subparsers."""
+    parser = sub.add_parser("predictions", help="store each member's test predictions' bias-variance decomposition")
+    parser.add_argument("run_ids", nargs="*", help="run ids (or use --name)")
+    parser.add_argument("--name", nargs="+", metavar="SWEEP", help="every finished run with this spec name")
+    parser.add_argument("--keep", action="store_true", help="also write predictions.npz (float16)")
+    parser.set_defaults(func=cmd_predictions)

@@ -1,0 +1,97 @@
+"""Bias-variance lesson (REFERENCES 2.1, 2.2, 2.7): capacity, weight decay and width sweeps.
+
+Every sweep trains ensembles: K members on K disjoint training subsets in one job, all
+scored on the same test inputs, which is what the decompositions need.
+
+Degree sweep: the members are fitted by the closed-form least-squares solver
+(optim.name "lstsq"), not SGD. SGD on x^i/i! features barely moves the high-order
+weights within any sane epoch budget (their gradients are tiny), so it never reaches the
+least-squares fit the classical U-curve is about; the textbook's SGD runs stay in
+core.py (polynomial-degree3/1/19) and the page shows them separately.
+
+Width sweep: Yang et al. 2020's Fashion-MNIST setup (784-width-10, no biases, ReLU,
+softmax + squared error, SGD lr 0.1 momentum 0.9 wd 1e-5, batch 128, N = 5 disjoint
+splits) at demo scale: 5 x 500 training images (interpolation threshold near
+width n * classes / (784 + 10) ~ 6), 2000 test images, 150 epochs. Scores logged during
+training use only `eval_max` examples to keep the CPU budget; the page's numbers come
+from `python -m training predictions` (training/predictions.py), which scores every
+member on the whole test subset.
+"""
+from training.presets.base import Sweep
+
+DEGREE_MEMBERS = 30                    # K resampled training sets per degree
+DEGREE_PER_MEMBER = (100, 30)          # the textbook's 100 points, and a small set where variance explodes early
+DEGREES = tuple(range(1, 21))
+WEIGHT_DECAYS = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+WIDTHS = tuple(2 ** i for i in range(1, 11))          # 2 .. 1024
+OVERLAY_WIDTHS = (2, 8, 32, 128, 512)                 # factor-4 steps: a third of the cost
+WIDTH_MEMBERS, WIDTH_PER_MEMBER = 5, 500
+WIDTH_EPOCHS = 150
+
+POLY_ENSEMBLE = {
+    "data": {"name": "polynomial", "n_test": 500},
+    "model": {"kind": "linear", "widths": [], "bias": False}, "loss": "mse",
+    "optim": {"name": "lstsq"}, "epochs": 1, "batch_size": 10, "probe_every": 2,
+    "probes": {"activations": False, "weights": False},
+    "ensemble": DEGREE_MEMBERS, "ensemble_data": "disjoint", "checkpoint_every_epoch": False,
+}
+
+WEIGHT_DECAY_BASE = {
+    "data": {"name": "linear-highdim", "n_train": 20, "n_test": 100},
+    "model": {"kind": "linear", "widths": [], "init_std": 1.0}, "loss": "mse",
+    "optim": {"name": "sgd", "lr": 0.003, "decay_bias": False},
+    "batch_size": 5, "epochs": 100, "probe_every": 20, "probes": {"activations": False},
+    # Members share the 20 examples and differ in their N(0, 1) init only: the spread of ||w||.
+    "ensemble": 5, "ensemble_data": "same",
+}
+
+YANG_MLP = {
+    "data": {"name": "fashion-mnist", "n_train": WIDTH_MEMBERS * WIDTH_PER_MEMBER, "n_test": 2000},
+    "model": {"kind": "mlp", "widths": [64], "activation": "relu", "bias": False}, "loss": "mse",
+    "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-5},
+    "batch_size": 128, "epochs": WIDTH_EPOCHS, "probe_every": 100_000,
+    "probes": {"activations": False, "weights": False, "eval_max": 200},
+    "ensemble": WIDTH_MEMBERS, "ensemble_data": "disjoint", "checkpoint_every_epoch": False,
+}
+
+
+def _with(base: dict, **sections) -> dict:
+    """base with some sections updated, e.g. _with(YANG_MLP, data={"label_noise": 0.2})."""
+    tree = dict(base)
+    for key, value in sections.items():
+        tree[key] = {**base[key], **value} if isinstance(value, dict) else value
+    return tree
+
+
+def _widths(values: tuple[int, ...]) -> tuple[list[int], ...]:
+    return tuple([w] for w in values)
+
+
+SWEEPS = {s.name: s for s in (
+    Sweep("poly-degree-sweep",
+          f"degree 1-20 polynomial least-squares fits, K={DEGREE_MEMBERS} disjoint training sets per degree; "
+          "training-set size (100 or 30 per member) and noise (0.1 or 1.0) as knobs",
+          "bias-variance", POLY_ENSEMBLE,
+          {"data.degree": DEGREES,
+           "data.n_train": tuple(DEGREE_MEMBERS * n for n in DEGREE_PER_MEMBER),
+           "data.noise_std": (0.1, 1.0)}),
+    Sweep("weight-decay-sweep",
+          "D2L 4.5 linear regression (d=200, 20 examples) over lambda, 0 and log-spaced 0.001-10",
+          "bias-variance", WEIGHT_DECAY_BASE, {"optim.weight_decay": WEIGHT_DECAYS}),
+    Sweep("width-sweep",
+          "Yang et al.'s Fashion-MNIST MLP, width 2-1024, 5 models on 5 disjoint 500-image splits, clean labels",
+          "bias-variance", YANG_MLP, {"model.widths": _widths(WIDTHS)}),
+    Sweep("width-sweep-noisy",
+          "the width sweep with 20% of the training labels replaced at random (double descent)",
+          "bias-variance", _with(YANG_MLP, data={"label_noise": 0.2}), {"model.widths": _widths(WIDTHS)}),
+    Sweep("width-sweep-noisy-dropout",
+          "the noisy width sweep with dropout 0.5 on the hidden layer (overlay, every other width)",
+          "bias-variance", _with(YANG_MLP, data={"label_noise": 0.2}, model={"dropout": 0.5}),
+          {"model.widths": _widths(OVERLAY_WIDTHS)}),
+    Sweep("width-sweep-noisy-wd",
+          "the noisy width sweep with weight decay 5e-4 instead of 1e-5 (overlay, every other width)",
+          "bias-variance", _with(YANG_MLP, data={"label_noise": 0.2}, optim={"weight_decay": 5e-4}),
+          {"model.widths": _widths(OVERLAY_WIDTHS)}),
+)}
+
+PRESETS: dict = {}
