@@ -136,7 +136,8 @@ def test_sweeps_vary_the_rate_and_put_lower_rates_near_the_input():
 # ---------------------------------------------------------------- a tiny demo cache
 
 def tiny_dropout_spec(name: str):
-    return tiny(get_preset(name).spec, epochs=2, data__n_train=512, data__n_test=300, probe_every=1000)
+    return tiny(get_preset(name).spec, epochs=2, data__n_train=512, data__n_test=300, probe_every=1000,
+                model__widths=[32, 32])
 
 
 @pytest.fixture(scope="module")
@@ -195,10 +196,13 @@ def test_cli_subcommand_scores_a_run(demo_cache, capsys):
     from training.cli import main
 
     folder = dropout_folder(demo_cache)
+    saved = {t: store.read_table(folder, t) for t in ("subnet_samples", "mc_average", "unit_removal")}
     assert main(["subnetworks", folder.name, "--cache-dir", str(demo_cache), "--samples", "7", "--repeats", "1"]) == 0
     assert "weight-scaled test accuracy" in capsys.readouterr().out
     assert len(store.read_table(folder, "subnet_samples")) == 7
-    subnetworks.postprocess(folder)                                        # restore the defaults for later tests
+    assert store.read_table(folder, "mc_average")["repeat"].nunique() == 1
+    for table, frame in saved.items():                                    # later tests expect the defaults
+        store.replace_table(folder, table, frame.to_dict("records"))
 
 
 def test_postprocess_skips_sweep_runs(tmp_path):
