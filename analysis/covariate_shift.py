@@ -152,6 +152,15 @@ def smoothness_summary(smoothness: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return per_member.groupby(["variant", "step"], as_index=False)[["loss_range", "grad_change", "beta"]].mean()[cols]
 
 
+def smoothness_table(summary: pd.DataFrame, from_step: int = 0) -> pd.DataFrame:
+    """Median and max of each smoothness measure per variant over steps >= from_step
+    (compare once both nets are learning: a net stuck on a plateau is trivially flat)."""
+    later = summary[summary["step"] >= from_step]
+    table = later.groupby("variant")[["loss_range", "grad_change", "beta"]].agg(["median", "max"])
+    table.columns = [f"{measure} {stat}" for measure, stat in table.columns]
+    return table.reset_index()
+
+
 def sweep_outcomes(runs: pd.DataFrame, metric: str = "test_accuracy", stuck_above: float | None = None) -> pd.DataFrame:
     """Runs of a sweep (one row each: the varied fields, state, final dict, diverged_step)
     -> the same plus `score` (the final metric) and `outcome`: trains / stuck / diverged /
@@ -180,6 +189,11 @@ def concrete_label(batchnorm: str, input_bn: bool, normalize: str) -> str:
         parts.append("input BN")
     parts.append("standardized" if normalize == "standardize" else "raw features")
     return ", ".join(parts)
+
+
+def median_baseline_mae(y_train: torch.Tensor, y_test: torch.Tensor) -> float:
+    """Test MAE of always predicting the training median: a run worse than this learned nothing."""
+    return (y_test - y_train.median()).abs().mean().item()
 
 
 def lr_only_bn_trains(outcomes: pd.DataFrame, lr: str = "lr", bn: str = "batchnorm") -> list[float]:

@@ -20,7 +20,10 @@ LOOK_FOR = {
     "ics_relative": "Relative to the gradient's own size, the shift is of the same order with and without BN.",
     "ics_cos": "A cosine near 1 means the earlier layers' update barely changed this layer's gradient; BN does not "
                "raise it.",
-    "smoothness": "Smaller is smoother: compare the BN and no-BN lines once both are learning, on a log scale.",
+    "smoothness": "Smaller is smoother: on its early plateau the no-BN net is trivially flat, but once it learns its "
+                  "loss range and gradient changes run larger and spikier than BN's.",
+    "noisy": "Noisy BN's curve tracks BN's although its layers' inputs move more from step to step than without "
+             "BN: stable input distributions are not what makes BN train fast.",
     "lr_sweep": "Read across: the learning rates where the BN line stays high and the no-BN one falls to chance "
                 "(or diverges) are the rates only BN can use.",
     "concrete": "On unscaled features the plain net's loss explodes or stalls (marked diverged); BN, input BN or "

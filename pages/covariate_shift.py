@@ -131,9 +131,16 @@ else:
     st.dataframe(cs.ics_table(ics), hide_index=True)
     smooth = cs.smoothness_summary(tables(landscape, "smoothness"))
     show_chart(charts.smoothness_chart(smooth), smooth, "bn-smoothness", LOOK["smoothness"])
-    st.dataframe(smooth.groupby("variant")[["loss_range", "grad_change", "beta"]].describe(
-        percentiles=[0.5]).round(3), )
-    show_code(cs.ics_summary, cs.smoothness_summary)
+    last = int(smooth["step"].max()) if not smooth.empty else 0
+    from_step = st.slider("Compare from step", 0, max(last, 1), last // 2, key="bn_smooth_from")
+    st.dataframe(cs.smoothness_table(smooth, from_step).round(3), hide_index=True)
+    show_code(cs.ics_summary, cs.smoothness_summary, cs.smoothness_table)
+    if "noisy BN" in landscape:
+        st.markdown("**Noisy BN**: its units' inputs are shaken every step (the drift table counts it), yet it "
+                    "learns like BN.")
+        noisy_curves = cs.accuracy_curves(tables(landscape, "scalars"))
+        show_chart(charts.accuracy_chart(noisy_curves), noisy_curves, "bn-noisy-accuracy", LOOK["noisy"])
+        st.dataframe(cs.median_drift_summary(tables(landscape, "units")).round(2), hide_index=True)
 
 # ---------------------------------------------------------------- 4. unscaled inputs
 st.header("BN rescues unscaled inputs (the Concrete lesson)")
@@ -146,7 +153,11 @@ if concrete.empty:
 else:
     concrete["variant"] = [cs.concrete_label(b, i, n) for b, i, n in
                            zip(concrete["batchnorm"], concrete["input_bn"], concrete["normalize"])]
-    outcomes = cs.sweep_outcomes(concrete, metric="test_loss")
+    data = load_dataset(runs_named("bn-concrete")["spec"].iloc[0].data)   # synthetic: cheap
+    baseline = cs.median_baseline_mae(data.y_train, data.y_test)
+    outcomes = cs.sweep_outcomes(concrete, metric="test_loss", stuck_above=baseline)
+    st.markdown(f"Always predicting the median strength scores a test MAE of **{baseline:.2f}**; a run above "
+                "that counts as stuck.")
     st.dataframe(outcomes[["variant", "outcome", "score", "diverged_step"]].rename(
         columns={"score": "final test MAE"}), hide_index=True)
     loss = cs.accuracy_curves({v: load_table(f, "scalars") for v, f in zip(concrete["variant"], concrete["folder"])},

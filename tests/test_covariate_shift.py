@@ -333,3 +333,17 @@ def test_page_names_the_commands_when_runs_are_missing(tmp_path, monkeypatch):
     commands = " ".join(c.value for c in at.code)
     assert "python -m training run --preset bn-fig1-bn" in commands
     assert "python -m training sweep --sweep bn-lr-sweep" in commands
+
+
+def test_smoothness_table_compares_only_the_later_steps():
+    summary = pd.DataFrame({"variant": ["BN"] * 3, "step": [0, 10, 20], "loss_range": [9.0, 1.0, 3.0],
+                            "grad_change": [9.0, 2.0, 4.0], "beta": [9.0, 5.0, 1.0]})
+    row = cs.smoothness_table(summary, from_step=10).iloc[0]
+    assert row["loss_range median"] == 2.0 and row["loss_range max"] == 3.0 and row["beta max"] == 5.0
+
+
+def test_median_baseline_and_loss_outcomes():
+    assert cs.median_baseline_mae(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 4.0])) == pytest.approx(1.0)
+    runs = pd.DataFrame({"state": ["finished", "finished", "diverged"],
+                         "final": [{"test_loss": 0.5}, {"test_loss": 5.0}, None]})
+    assert list(cs.sweep_outcomes(runs, "test_loss", stuck_above=1.0)["outcome"]) == ["trains", "stuck", "diverged"]

@@ -80,7 +80,9 @@ def layer_groups(model: MLP) -> list[tuple[str, list[torch.nn.Parameter]]]:
 
 def ics_rows(model: MLP, optimizer: torch.optim.Optimizer, xb, yb, spec: RunSpec, task: str,
              step: int, seed: int) -> list[dict]:
-    """One row per member and linear layer 2..L (layer 1 has no preceding layer: G' = G)."""
+    """One row per member and linear layer with preceding parameters: layers 2..L (and layer 1
+    too when an input BN precedes it). Layer i's update is cumulative: the shadow copy has
+    already stepped layers < i-1 for the previous row, so only layer i-1 steps now."""
     linear = model.linear_layers()
     params = list(model.parameters())
     grads = torch.autograd.grad(batch_losses(model, xb, yb, spec, task, seed).sum(), params, allow_unused=True)
@@ -90,9 +92,9 @@ def ics_rows(model: MLP, optimizer: torch.optim.Optimizer, xb, yb, spec: RunSpec
     to_shadow = dict(zip((id(p) for p in params), shadow.parameters()))
     rows, updated = [], set()
     for name, preceding in layer_groups(model):
-        fresh = [p for p in preceding if id(p) not in updated]
         if not preceding:
             continue
+        fresh = [p for p in preceding if id(p) not in updated]
         for p in shadow.parameters():
             p.grad = None
         for p in fresh:       # this step's gradient G, applied to the preceding layers only
