@@ -42,7 +42,7 @@ def lesson_cache(tmp_path_factory) -> Path:
     path = tmp_path_factory.getbasetemp() / "lesson-cache"
     for spec in _tiny_runs():
         folder = build_run(spec, path)
-        if spec.name == "d2l-dropout":
+        if spec.name in ("d2l-dropout", "d2l-no-dropout"):
             evaluate_subnetworks(folder, n_samples=6, ks=(1, 2), repeats=2)
     return path
 

@@ -16,7 +16,8 @@ import altair as alt
 import pandas as pd
 
 from analysis import bias_variance_charts as bvc
-from analysis import compare, lesson_charts as lc, run_charts
+from analysis import covariate_shift as cs, covariate_shift_charts as csc
+from analysis import dropout as dp, dropout_charts as dc, lesson_charts as lc
 from cache import store
 from training.datasets import POLY_TRUE_WEIGHTS
 from ui import data
@@ -79,7 +80,8 @@ def _sweep(name: str, fields: dict[str, str], dirs: Sequence[Path],
         raise _Absent([name], sweep=True)
     runs = runs[runs["state"].isin(states)]
     rows = [{**{column: data.spec_value(run.spec, dotted) for column, dotted in fields.items()},
-             **(run.status.get("final") or {}), "state": run.state} for run in runs.itertuples()]
+             **(run.status.get("final") or {}), "final": run.status.get("final") or {},
+             "diverged_step": run.status.get("diverged_step"), "state": run.state} for run in runs.itertuples()]
     return pd.DataFrame(rows).sort_values(list(fields), kind="stable").reset_index(drop=True)
 
 
@@ -138,108 +140,108 @@ def weight_norms(dirs: Sequence[Path]) -> Shown:
     return Shown(chart, frame, "Solid: the norm this lab measured; dashed: the textbook's number for the same lambda.")
 
 
-# ---------------------------------------------------------------- dropout
+# ---------------------------------------------------------------- dropout (the Dropout page's analysis)
 
-DROPOUT_PAIR = ("d2l-no-dropout", "d2l-dropout")
-
-
-def dropout_curves(metric: str, dirs: Sequence[Path]) -> Shown:
-    frame = compare.curves(_tables(DROPOUT_PAIR, "scalars", dirs), align="epoch")
-    chart = run_charts.curve_chart(frame, metric, align="epoch")
-    return Shown(chart, frame[frame["metric"] == metric], "Dashed: training set, solid: test set, one colour per run.")
+DROPOUT_PAIR = {"no dropout": "d2l-no-dropout", "dropout": "d2l-dropout"}
+SUBNET_TABLES = ("subnet_samples", "subnet_reference", "mc_average", "unit_removal", "sparsity_hist")
 
 
-def dropout_gap(dirs: Sequence[Path]) -> Shown:
-    frame = compare.generalization_gap(compare.curves(_tables(DROPOUT_PAIR, "scalars", dirs), align="epoch"))
-    return Shown(run_charts.gap_chart(frame, align="epoch"), frame, "Above zero: better on the training set than on the test set.")
+def _labelled(pair: dict[str, str], table: str, dirs: Sequence[Path]) -> dict[str, pd.DataFrame]:
+    """{label: table} for a {label: preset} pair."""
+    tables = _tables(list(pair.values()), table, dirs)
+    return {label: tables[name] for label, name in pair.items()}
 
 
-def dropout_sparsity(dirs: Sequence[Path]) -> Shown:
-    frame = lc.activation_sparsity(_tables(DROPOUT_PAIR, "activations", dirs))
-    return Shown(lc.sparsity_chart(frame), frame, "Srivastava et al. (Fig. 8): with dropout the hidden units are sparser.")
-
-
-def _subnet_tables(dirs: Sequence[Path]) -> tuple[dict[str, pd.DataFrame], float]:
-    """The dropout run's stored sub-network tables and its weight-scaled accuracy."""
-    folder = _runs(["d2l-dropout"], dirs)["d2l-dropout"]
-    tables = {name: data.load_table(folder, name) for name in ("subnet_samples", "subnet_reference", "mc_average")}
-    if any(frame.empty for frame in tables.values()):
-        raise _Absent(["d2l-dropout"], postprocess=f"python -m training subnetworks {folder.name}")
-    reference = tables["subnet_reference"]["accuracy"].iloc[0]
-    return tables, float(reference)
-
-
-def dropout_subnets(dirs: Sequence[Path]) -> Shown:
-    tables, reference = _subnet_tables(dirs)
-    samples = tables["subnet_samples"]
-    return Shown(lc.subnet_histogram_chart(samples, reference), samples,
-                 "Each bar counts sampled sub-networks; the black line is the full network.")
-
-
-def dropout_mc(dirs: Sequence[Path]) -> Shown:
-    tables, reference = _subnet_tables(dirs)
-    summary = lc.mc_summary(tables["mc_average"])
-    return Shown(lc.mc_curve_chart(summary, reference), summary,
-                 "Srivastava et al.: around k = 50 the average matches the weight-scaled network.")
-
-
-def dropout_rate_sweep(dirs: Sequence[Path]) -> Shown:
-    table = _sweep("dropout-rate-sweep", {"dropout": "model.dropout"}, dirs)
-    table["p"] = table["dropout"].map(lambda p: p[0] if isinstance(p, (list, tuple)) else p)
-    frame = table.melt(id_vars=["p", "state"], value_vars=["train_accuracy", "test_accuracy"],
-                       var_name="split", value_name="accuracy")
-    frame["split"] = frame["split"].str.removesuffix("_accuracy")
-    chart = lc.sweep_line_chart(frame, "p", "accuracy", "split", False, "Final accuracy vs dropout rate",
-                                "The gap closes as p grows; very high p underfits.")
-    return Shown(chart, frame, "Srivastava et al.: test error is flat for drop rates 0.2-0.6.")
-
-
-# ---------------------------------------------------------------- batch normalization
-
-FIG1_PAIR = ("bn-fig1-nobn", "bn-fig1-bn")
-
-
-def bn_accuracy(names: Sequence[str], dirs: Sequence[Path]) -> Shown:
-    frame = compare.curves(_tables(names, "scalars", dirs), align="step")
-    frame = frame[(frame["split"] == "test") & (frame["metric"] == "accuracy")]
-    chart = run_charts.curve_chart(frame, "accuracy").properties(title="Test accuracy over training")
-    return Shown(chart, frame, "BN paper Fig. 1(a): the BN net should get there in fewer steps.")
-
-
-def bn_percentiles(dirs: Sequence[Path]) -> Shown:
-    frame = lc.unit_percentiles(_tables(FIG1_PAIR, "units", dirs))
-    return Shown(lc.percentile_chart(frame), frame, "Without BN the three lines drift; with BN they stay put.")
-
-
-def bn_ics(dirs: Sequence[Path]) -> Shown:
-    tables = _tables(FIG1_PAIR, "ics", dirs)
-    frame = pd.concat([t[t["member"] == 0].assign(run=run) for run, t in tables.items()], ignore_index=True)
-    frame = frame[frame["ics_l2"] > 0][["run", "step", "layer", "ics_l2", "ics_cos"]]
-    chart = lc.runs_over_steps_chart(frame, "ics_l2", "||G - G'||", facet="layer", log_y=True,
-                                     title="Internal covariate shift per layer (Santurkar et al.)")
-    return Shown(chart, frame, "If BN reduced internal covariate shift, the BN line would sit lower. Does it?")
-
-
-def bn_smoothness(dirs: Sequence[Path]) -> Shown:
-    frame = lc.smoothness_summary(_tables(FIG1_PAIR, "smoothness", dirs))
-    chart = lc.runs_over_steps_chart(frame, "value", "value (log)", facet="measure", log_y=True,
-                                     title="The loss landscape along the gradient (Santurkar et al., Fig. 4)")
-    return Shown(chart, frame, "Lower is smoother: the gradient tells more about where a step will land.")
-
-
-def _lr_outcomes(table: pd.DataFrame) -> pd.DataFrame:
-    """lr, batchnorm, test accuracy, outcome; a diverged run is drawn at 0 with its own mark."""
-    frame = table[["lr", "batchnorm", "state"]].assign(
-        test_accuracy=table["test_accuracy"] if "test_accuracy" in table else float("nan"))
-    frame["test_accuracy"] = frame["test_accuracy"].where(frame["state"] == "finished", 0.0)
+def _stored(name: str, table: str, dirs: Sequence[Path]) -> pd.DataFrame:
+    """A table the sub-network analysis stores after training; missing -> the command that makes it."""
+    folder = _runs([name], dirs)[name]
+    frame = data.load_table(folder, table)
+    if frame.empty:
+        raise _Absent([name], postprocess=f"python -m training subnetworks {folder.name}")
     return frame
 
 
+def dropout_curves(metric: str, dirs: Sequence[Path]) -> Shown:
+    curves = dp.epoch_curves(_labelled(DROPOUT_PAIR, "scalars", dirs))
+    curves = curves[curves["metric"] == metric]
+    return Shown(dc.epoch_curves_chart(curves), curves, "Dashed: the training set, solid: the test set (dropout off).")
+
+
+def dropout_gap(dirs: Sequence[Path]) -> Shown:
+    curves = dp.epoch_curves(_labelled(DROPOUT_PAIR, "scalars", dirs))
+    return Shown(dc.gap_chart(curves), curves[curves["metric"] == "accuracy"],
+                 "Above zero: better on the training images than on new ones.")
+
+
+def dropout_subnets(dirs: Sequence[Path]) -> Shown:
+    samples = _stored("d2l-dropout", "subnet_samples", dirs)
+    reference = float(_stored("d2l-dropout", "subnet_reference", dirs)["accuracy"].iloc[0])
+    return Shown(dc.subnet_histogram_chart(samples, reference), samples,
+                 "Each bar counts sampled sub-networks; the black line is the full network, weights scaled.")
+
+
+def dropout_mc(dirs: Sequence[Path]) -> Shown:
+    curve = _stored("d2l-dropout", "mc_average", dirs)
+    reference = float(_stored("d2l-dropout", "subnet_reference", dirs)["accuracy"].iloc[0])
+    return Shown(dc.mc_chart(curve, reference), curve,
+                 "Srivastava et al.: around k = 50 the average matches the weight-scaled network.")
+
+
+def dropout_removal(dirs: Sequence[Path]) -> Shown:
+    frame = pd.concat([_stored(name, "unit_removal", dirs).assign(model=label)
+                       for label, name in DROPOUT_PAIR.items()], ignore_index=True)
+    return Shown(dc.unit_removal_chart(frame), frame, "The flatter the curve, the less units depend on each other.")
+
+
+def dropout_sparsity(dirs: Sequence[Path]) -> Shown:
+    frame = pd.concat([_stored(name, "sparsity_hist", dirs).assign(model=label)
+                       for label, name in DROPOUT_PAIR.items()], ignore_index=True)
+    return Shown(dc.sparsity_chart(frame), frame, "Srivastava et al. (Fig. 8): with dropout, units fire less on average.")
+
+
+def dropout_rate_sweep(dirs: Sequence[Path]) -> Shown:
+    table = _sweep("dropout-rate-sweep", {"dropout": "model.dropout", "widths": "model.widths"}, dirs)
+    finals = [(rates if isinstance(rates, tuple) else (rates,) * len(widths), final)
+              for rates, widths, final in zip(table["dropout"], table["widths"], table["final"])]
+    summary = dp.sweep_summary(finals)
+    return Shown(dc.rate_sweep_chart(summary), summary, "Srivastava et al.: test error is flat for drop rates 0.2-0.6.")
+
+
+# ---------------------------------------------------------------- batch normalization (the Covariate Shift page's analysis)
+
+FIG1 = {"no BN": "bn-fig1-nobn", "BN": "bn-fig1-bn"}
+FIG1_NOISY = {**FIG1, "noisy BN": "bn-noisy"}
+
+
+def bn_accuracy(pair: dict[str, str], look_for: str, dirs: Sequence[Path]) -> Shown:
+    frame = cs.accuracy_curves(_labelled(pair, "scalars", dirs))
+    return Shown(csc.accuracy_chart(frame), frame, csc.LOOK_FOR[look_for])
+
+
+def bn_percentiles(dirs: Sequence[Path]) -> Shown:
+    units = _labelled(FIG1, "units", dirs)
+    layer = max(units["BN"]["layer"].unique())              # the last hidden layer (hidden1..hidden9)
+    unit = int(units["BN"].loc[units["BN"]["layer"] == layer, "unit"].min())
+    frame = cs.unit_percentiles(units, layer, unit)
+    return Shown(csc.unit_bands_chart(frame), frame, f"Unit {unit} of {layer}. " + csc.LOOK_FOR["unit_bands"])
+
+
+def bn_ics(dirs: Sequence[Path]) -> Shown:
+    frame = cs.ics_summary(_labelled(FIG1, "ics", dirs))
+    return Shown(csc.ics_chart(frame), frame, csc.LOOK_FOR["ics_l2"])
+
+
+def bn_smoothness(dirs: Sequence[Path]) -> Shown:
+    frame = cs.smoothness_summary(_labelled(FIG1, "smoothness", dirs))
+    return Shown(csc.smoothness_chart(frame), frame, csc.LOOK_FOR["smoothness"])
+
+
 def bn_lr_sweep(dirs: Sequence[Path]) -> Shown:
-    fields = {"lr": "optim.lr", "batchnorm": "model.batchnorm"}
-    frame = _lr_outcomes(_sweep("bn-lr-sweep", fields, dirs, states=("finished", "diverged")))
-    chart = lc.lr_range_chart(frame)
-    return Shown(chart, frame, "Crosses at 0: runs whose loss became NaN (diverged).")
+    runs = _sweep("bn-lr-sweep", {"lr": "optim.lr", "batchnorm": "model.batchnorm"}, dirs,
+                  states=("finished", "diverged"))
+    outcomes = cs.sweep_outcomes(runs)
+    shown = outcomes.drop(columns=["final"])
+    return Shown(csc.lr_sweep_chart(shown), shown, csc.LOOK_FOR["lr_sweep"])
 
 
 # ---------------------------------------------------------------- hyperparameter tuning
@@ -271,19 +273,20 @@ CHARTS: dict[str, LessonChart] = {
     "wd-loss-3": LessonChart(partial(loss_curves, "weight-decay-3"), (lc.epoch_losses,)),
     "wd-final-by-lambda": LessonChart(partial(final_by_knob, WD_PRESETS, "lambda", False), (lc.final_losses,)),
     "wd-norm": LessonChart(weight_norms, (lc.weight_norm_over_training, lc.norm_vs_target_chart)),
-    "dropout-loss": LessonChart(partial(dropout_curves, "loss"), (compare.curves, run_charts.curve_chart)),
-    "dropout-accuracy": LessonChart(partial(dropout_curves, "accuracy"), (compare.curves, run_charts.curve_chart)),
-    "dropout-gap": LessonChart(dropout_gap, (compare.generalization_gap, run_charts.gap_chart)),
-    "dropout-sparsity": LessonChart(dropout_sparsity, (lc.activation_sparsity,)),
-    "dropout-subnets": LessonChart(dropout_subnets, (lc.subnet_histogram_chart,)),
-    "dropout-mc": LessonChart(dropout_mc, (lc.mc_summary, lc.mc_curve_chart)),
-    "dropout-rate-sweep": LessonChart(dropout_rate_sweep, (lc.sweep_line_chart,)),
-    "bn-fig1-accuracy": LessonChart(partial(bn_accuracy, FIG1_PAIR), (compare.curves,)),
-    "bn-fig1-percentiles": LessonChart(bn_percentiles, (lc.unit_percentiles, lc.percentile_chart)),
-    "bn-ics": LessonChart(bn_ics, (lc.runs_over_steps_chart,)),
-    "bn-smoothness": LessonChart(bn_smoothness, (lc.smoothness_summary,)),
-    "bn-noisy-accuracy": LessonChart(partial(bn_accuracy, (*FIG1_PAIR, "bn-noisy")), (compare.curves,)),
-    "bn-lr-sweep": LessonChart(bn_lr_sweep, (lc.lr_range_chart,)),
+    "dropout-loss": LessonChart(partial(dropout_curves, "loss"), (dp.epoch_curves, dc.epoch_curves_chart)),
+    "dropout-accuracy": LessonChart(partial(dropout_curves, "accuracy"), (dp.epoch_curves, dc.epoch_curves_chart)),
+    "dropout-gap": LessonChart(dropout_gap, (dp.epoch_curves, dc.gap_chart)),
+    "dropout-subnets": LessonChart(dropout_subnets, (dp.subnet_accuracies, dc.subnet_histogram_chart)),
+    "dropout-mc": LessonChart(dropout_mc, (dp.mc_curve, dc.mc_chart)),
+    "dropout-removal": LessonChart(dropout_removal, (dp.unit_removal, dc.unit_removal_chart)),
+    "dropout-sparsity": LessonChart(dropout_sparsity, (dp.sparsity_histograms, dc.sparsity_chart)),
+    "dropout-rate-sweep": LessonChart(dropout_rate_sweep, (dp.sweep_summary, dc.rate_sweep_chart)),
+    "bn-fig1-accuracy": LessonChart(partial(bn_accuracy, FIG1, "accuracy"), (cs.accuracy_curves, csc.accuracy_chart)),
+    "bn-fig1-percentiles": LessonChart(bn_percentiles, (cs.unit_percentiles, csc.unit_bands_chart)),
+    "bn-ics": LessonChart(bn_ics, (cs.ics_summary, csc.ics_chart)),
+    "bn-smoothness": LessonChart(bn_smoothness, (cs.smoothness_summary, csc.smoothness_chart)),
+    "bn-noisy-accuracy": LessonChart(partial(bn_accuracy, FIG1_NOISY, "noisy"), (cs.accuracy_curves,)),
+    "bn-lr-sweep": LessonChart(bn_lr_sweep, (cs.sweep_outcomes, csc.lr_sweep_chart)),
     "tuning-grid": LessonChart(tuning_grid, (lc.grid_heatmap,)),
     "tuning-search-plane": LessonChart(partial(tuning_searches, lc.search_scatter), (lc.search_scatter,)),
     "tuning-lr-projection": LessonChart(partial(tuning_searches, lc.lr_projection_chart), (lc.lr_projection_chart,)),
