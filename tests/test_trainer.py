@@ -59,6 +59,9 @@ def test_tiny_fashion_run_logs_every_table(cache_dir):
     epoch_rows = scalars[scalars["kind"] == "epoch"]
     assert sorted(set(epoch_rows["epoch"])) == [1, 2]
     assert set(epoch_rows["split"]) == {"train", "test", "train_batch"}
+    last = scalars[(scalars["step"] == 4) & scalars["split"].isin(["train", "test"])]
+    by_kind = last.pivot_table(index=["split", "metric"], columns="kind", values="value")
+    assert (by_kind["final"] == by_kind["epoch"]).all()  # the same weights score the same
     acts = store.read_table(folder, "activations")
     assert sorted(set(acts["step"])) == [0, 1, 2, 3, 4]
     assert set(acts["layer"]) == {"hidden1", "hidden2"} and set(acts["site"]) == {"pre", "post"}

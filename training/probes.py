@@ -122,6 +122,14 @@ def snapshot_weights(model: MLP) -> dict[str, torch.Tensor]:
     return {name: layer.weight.detach().clone() for name, layer in model.linear_layers().items()}
 
 
+def spectral_norms(w: torch.Tensor) -> torch.Tensor:
+    """Largest singular value per member of w [K, out, in] -> [K]: the square root of the top
+    eigenvalue of the smaller Gram matrix, in float64 (as exact here as an SVD, ~2x cheaper)."""
+    d = w.double()
+    gram = d @ d.transpose(1, 2) if d.shape[1] <= d.shape[2] else d.transpose(1, 2) @ d  # [K, m, m]
+    return torch.linalg.eigvalsh(gram)[:, -1].clamp_min(0).sqrt()
+
+
 def weight_rows(model: MLP, step: int, before: dict[str, torch.Tensor] | None) -> list[dict]:
     """Per member and linear layer: Frobenius and spectral norm, gradient norm, and
     ||W_after - W_before|| / ||W_before|| for the update that led to this step."""
@@ -129,7 +137,7 @@ def weight_rows(model: MLP, step: int, before: dict[str, torch.Tensor] | None) -
     for name, layer in model.linear_layers().items():
         w = layer.weight.detach()  # [K, out, in]
         norms = w.flatten(1).norm(dim=1)
-        spectral = torch.linalg.matrix_norm(w.float(), ord=2)
+        spectral = spectral_norms(w)
         grads = layer.weight.grad.flatten(1).norm(dim=1) if layer.weight.grad is not None else None
         ratios = None
         if before is not None and name in before:

@@ -238,11 +238,17 @@ class Trainer:
 
     def log_scores(self, kind: str, limit: int) -> dict[str, torch.Tensor]:
         """Eval-mode loss/accuracy on each member's own training data and the shared test set."""
-        train_idx = self.indices[:, :limit]                                   # [K, n]
-        scores = {
-            "train": evaluate(self.model, self.x_train[train_idx], self.y_train[train_idx], self.spec.loss, self.data.task),
-            "test": evaluate(self.model, self.x_test[:limit], self.y_test[:limit], self.spec.loss, self.data.task),
-        }
+        cached = getattr(self, "_last_scores", None)
+        if cached is not None and cached[0] == (self.state.step, limit):
+            scores = cached[1]  # these weights were just scored (last epoch end, then final): reuse
+        else:
+            train_idx = self.indices[:, :limit]                                   # [K, n]
+            scores = {
+                "train": evaluate(self.model, self.x_train[train_idx], self.y_train[train_idx], self.spec.loss,
+                                  self.data.task),
+                "test": evaluate(self.model, self.x_test[:limit], self.y_test[:limit], self.spec.loss, self.data.task),
+            }
+            self._last_scores = ((self.state.step, limit), scores)
         rows = [{"step": self.state.step, "epoch": self.state.epoch, "member": k, "split": split,
                  "metric": metric, "value": float(values[k]), "kind": kind}
                 for split, by_metric in scores.items() for metric, values in by_metric.items()

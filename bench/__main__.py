@@ -1,0 +1,80 @@
+"""`python -m bench [name ...] [--epochs N]`: run benchmarks, print a table, save JSON.
+
+Results go to bench/results/<name>-<UTC time>.json (git-ignored), one file per run.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from bench import BENCHMARKS
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", default=[],
+                        help=f"benchmarks to run (default all: {', '.join(BENCHMARKS)})")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--no-save", action="store_true", help="print only, write no JSON")
+    for name in BENCHMARKS:
+        _module(name).add_arguments(parser)
+    return parser
+
+
+def _module(name: str):
+    return importlib.import_module(f"bench.bench_{name}")
+
+
+def format_table(result: dict) -> str:
+    """The rows side by side: one line per variant, then the ratios and goals."""
+    rows = result["rows"]
+    width = max(len(r["name"]) for r in rows)
+    lines = [result["title"],
+             f"{'variant':<{width}}  {'s/epoch':>8}  {'cpu s/ep':>8}  {'total s':>8}  {'test acc':>8}"]
+    for r in rows:
+        acc = "-" if r.get("test_accuracy") is None else f"{r['test_accuracy']:.4f}"
+        cpu = r.get("cpu_seconds_per_epoch")
+        lines.append(f"{r['name']:<{width}}  {r['seconds_per_epoch']:8.3f}  {'-' if cpu is None else f'{cpu:8.3f}':>8}"
+                     f"  {r['total_seconds']:8.2f}  {acc:>8}")
+    lines += [f"  {name} = {value:.3f}" for name, value in result["ratios"].items()]
+    lines += [f"  goal {goal}: {'met' if met else 'NOT met'}" for goal, met in result.get("goals", {}).items()]
+    return "\n".join(lines)
+
+
+def environment(threads: int) -> dict:
+    return {"python": platform.python_version(), "torch": torch.__version__, "threads": threads,
+            "cpu": platform.processor() or platform.machine(),
+            "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for name in args.names or BENCHMARKS:
+        result = _module(name).run(args)
+        result["environment"] = environment(torch.get_num_threads())
+        print(format_table(result), flush=True)
+        if not args.no_save:
+            RESULTS_DIR.mkdir(exist_ok=True)
+            path = RESULTS_DIR / f"{name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+            path.write_text(json.dumps({**result, "argv": sys.argv[1:]}, indent=1))
+            print(f"saved {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
