@@ -19,8 +19,13 @@ def _run_legend() -> alt.Parameter:
     return alt.selection_point(fields=["run"], bind="legend", name=PICK)
 
 
-def _run_color() -> alt.Color:
-    return alt.Color("run:N", title="Run", legend=alt.Legend(orient="bottom", columns=2, labelLimit=360))
+def _run_color(facets: bool = True) -> alt.Color:
+    """Colour by run. Faceted charts put the legend below (their cells have a fixed size);
+    single charts keep it on the right, because Streamlit fits a single chart's total height
+    (legend included) into `height`, and a legend below would squash the plot."""
+    if facets:
+        return alt.Color("run:N", title="Run", legend=alt.Legend(orient="bottom", columns=2, labelLimit=360))
+    return alt.Color("run:N", title="Run", legend=alt.Legend(labelLimit=220))
 
 
 def _opacity(on: float, off: float = 0.12) -> alt.OpacityValue:
@@ -43,7 +48,7 @@ def curve_chart(curves: pd.DataFrame, metric: str, align: str = "step", height: 
     return alt.Chart(data).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
         x=alt.X("x:Q", title=X_TITLES[align]),
         y=alt.Y("value:Q", title=METRIC_TITLES.get(metric, metric), scale=alt.Scale(zero=False)),
-        color=_run_color(),
+        color=_run_color(facets=False),
         strokeDash=alt.StrokeDash("split:N", title="Split",
                                   scale=alt.Scale(domain=["test", "train"], range=[[1, 0], [5, 3]])),
         detail=alt.Detail("split:N"),
@@ -125,6 +130,6 @@ def thumbnail_chart(frame: pd.DataFrame, y_title: str) -> alt.Chart:
     return alt.Chart(frame).mark_line().encode(
         x=alt.X("x:Q", title="step"),
         y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top", labelLimit=220)),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(labelLimit=140)),
         tooltip=_tips(("series", "nominal"), ("x", "quantitative"), ("value", "quantitative", ".3f")),
     ).properties(height=150)

@@ -61,7 +61,9 @@ def show_chart(chart: alt.TopLevelMixin | dict, data: pd.DataFrame, key: str, ca
 
     `key` must be unique on the page; it also names the downloaded files."""
     spec = vega_lite_spec(chart)
-    st.vega_lite_chart(spec=spec, key=f"chart-{key}")
+    composed = any(k in spec for k in ("facet", "hconcat", "vconcat", "concat", "repeat"))
+    # a single view fills its column; composed charts keep their cell sizes
+    st.vega_lite_chart(spec=spec, key=f"chart-{key}", width="content" if composed else "stretch")
     if caption:
         st.caption(caption)
     if export:

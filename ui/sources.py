@@ -56,7 +56,7 @@ def is_user_run(folder: Path | str) -> bool:
 def render_sidebar() -> None:
     """The shared sidebar: the run source and the read-only notice."""
     with st.sidebar:
-        st.radio("Runs from", SOURCES, key=SOURCE_KEY, horizontal=True,
+        st.radio("Runs from", SOURCES, key=SOURCE_KEY,
                  help=f"Demo cache: {demo_dir()}\n\nMy runs: {user_dir()}")
         if read_only():
             st.caption(":lock: Read-only: launching, cancelling and deleting runs are off.")

@@ -16,13 +16,9 @@ from ui.sources import demo_dir
 
 @dataclass(frozen=True)
 class Thumbnail:
-    runs: tuple[str, ...]    # preset names; one run: train vs test, several: one line each (split)
+    runs: tuple[str, ...]    # preset names; one run found: train vs test, several: one line each
     metric: str
     split: str = "test"
-
-    @property
-    def title(self) -> str:
-        return f"{self.split} {self.metric}" if len(self.runs) > 1 else self.metric
 
 
 def _frame(thumb: Thumbnail, keys: tuple) -> pd.DataFrame:
@@ -39,7 +35,8 @@ def _thumbnail_spec(thumb: Thumbnail, keys: tuple) -> tuple[dict | None, pd.Data
     frame = _frame(thumb, keys)
     if frame.empty:
         return None, frame
-    return vega_lite_spec(run_charts.thumbnail_chart(frame, thumb.title)), frame
+    title = f"{thumb.split} {thumb.metric}" if len(keys) > 1 else thumb.metric
+    return vega_lite_spec(run_charts.thumbnail_chart(frame, title)), frame
 
 
 def _demo_keys(thumb: Thumbnail) -> tuple:

@@ -1,0 +1,90 @@
+"""One real-browser check: `streamlit run app.py` on a free port, loaded in headless
+Chromium (Debian's /usr/bin/chromium); the title and a rendered chart, plus screenshots
+in test-artifacts/ (git-ignored)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason=f"no Chromium at {CHROMIUM} (Debian package 'chromium')")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 90.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{server.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
+
+
+@pytest.fixture
+def server(app_demo_cache, cache_dir):
+    port = free_port()
+    env = {**os.environ, "REGLAB_DEMO_DIR": str(app_demo_cache), "REGLAB_CACHE_DIR": str(cache_dir)}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1",
+               "--browser.gatherUsageStats", "false"]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_app_renders_charts_in_chromium(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server, wait_until="domcontentloaded")
+            page.wait_for_selector(".vega-embed canvas, .vega-embed svg", timeout=60_000)
+            assert page.title() == "Regularization Lab"
+            assert page.get_by_role("heading", name="Regularization Lab").is_visible()
+            assert page.locator(".vega-embed").count() >= 3    # the Home thumbnails
+            page.wait_for_timeout(800)   # let the charts finish their first paint
+            page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
+
+            page.set_viewport_size({"width": 1400, "height": 2000})   # Streamlit scrolls inside the page
+            page.goto(f"{server}/runs", wait_until="domcontentloaded")
+            page.wait_for_selector(".vega-embed canvas, .vega-embed svg", timeout=60_000)
+            assert page.get_by_role("heading", name="Runs").first.is_visible()
+            assert page.get_by_text("Runs from").first.is_visible()   # the shared sidebar on every page
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(ARTIFACTS / "runs.png"), full_page=True)
+        finally:
+            browser.close()
