@@ -1,5 +1,291 @@
-"""Bias-Variance page (not built yet)."""
+"""Bias-variance: polynomial fits, the measured decomposition, weight decay, double descent."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
+from analysis import bias_variance as bv
+from analysis import bias_variance_charts as charts
+from analysis import bias_variance_runs as bvr
+from cache import store
+from training.datasets import load_dataset
+from ui.charts import show_chart
+from ui.code import show_code
+from ui.data import latest_run, load_table, runs_named, spec_value
+from ui.messages import missing_runs
+
+TEXTBOOK = {"degree 3: a good fit": "polynomial-degree3", "degree 1: underfitting": "polynomial-degree1",
+            "degree 19: overfitting": "polynomial-degree19"}
+CUSTOM = "any degree and size (closed form)"
+PUBLISHED_NORMS = {0.0: {"D2L from scratch": 13.52, "D2L concise": 14.19},
+                   3.0: {"D2L from scratch": 0.350, "D2L concise": 0.440}}
+WIDTH_SWEEPS = {"width-sweep": "0% label noise", "width-sweep-noisy": "20% label noise",
+                "width-sweep-noisy-dropout": "20% + dropout 0.5", "width-sweep-noisy-wd": "20% + weight decay 5e-4"}
+X_GRID = np.linspace(-3.0, 3.0, 241)
+
+
+def sweep_command(name: str) -> str:
+    return f"python -m training sweep --sweep {name}\npython -m training predictions --name {name}"
+
+
+def decomposed_sweep(name: str, knobs: dict[str, str]) -> pd.DataFrame:
+    """The stored decompositions of a sweep's finished runs, one column per knob (dotted spec field)."""
+    runs = runs_named(name)
+    runs = runs[runs["state"] == "finished"] if not runs.empty else runs
+    points = [({k: spec_value(spec, field) for k, field in knobs.items()}, load_table(folder, "bias_variance"))
+              for spec, folder in zip(runs["spec"], runs["folder"])]
+    for values, _ in points:
+        for key, value in values.items():
+            values[key] = value[0] if isinstance(value, tuple) else value
+    return bvr.sweep_summary(points)
+
+
+# ---------------------------------------------------------------- 1. polynomial fits
+
+def textbook_fit(name: str) -> None:
+    folder = latest_run(name)
+    if folder is None:
+        missing_runs(f"preset {name}", f"python -m training run --preset {name}")
+        return
+    spec = store.read_spec(Path(folder))
+    data = load_dataset(spec.data)
+    weights = _learned_weights(Path(folder))
+    curves = pd.concat([pd.DataFrame({"x": X_GRID, "curve": "true", "y": bv.true_polynomial(X_GRID)}),
+                        pd.DataFrame({"x": X_GRID, "curve": f"SGD fit, degree {spec.data.degree}",
+                                      "y": bv.polynomial_features(X_GRID, spec.data.degree) @ weights})])
+    show_fit(curves, _points(data.x_train_1d, data.y_train, data.x_test_1d, data.y_test), weights, f"fit-{name}")
+    scalars = load_table(folder, "scalars")
+    epochs = scalars[(scalars["kind"] == "epoch") & (scalars["metric"] == "loss")
+                     & scalars["split"].isin(["train_batch", "test"])]
+    frame = epochs.assign(split=epochs["split"].replace({"train_batch": "train"}))[["epoch", "split", "value"]]
+    show_chart(charts.train_test_curve_chart(frame, "epoch"), frame, f"loss-{name}",
+               caption="Look for the gap: both curves high is underfitting, a test curve far above the training "
+                       "curve is overfitting.")
+    show_code(charts.train_test_curve_chart)
+
+
+def _learned_weights(folder: Path) -> np.ndarray:
+    table = load_table(folder, "learned_weights")
+    if not table.empty:
+        return table[table["member"] == 0].sort_values("feature")["value"].to_numpy()
+    return store.load_checkpoint(folder, "final")["model"]["output.weight"][0, 0].double().numpy()
+
+
+def _points(x_train, y_train, x_test, y_test) -> pd.DataFrame:
+    flat = lambda a: np.asarray(a, dtype=float).ravel()  # noqa: E731
+    return pd.concat([pd.DataFrame({"x": flat(x_train), "y": flat(y_train), "split": "train"}),
+                      pd.DataFrame({"x": flat(x_test), "y": flat(y_test), "split": "test"})])
+
+
+def show_fit(curves: pd.DataFrame, points: pd.DataFrame, weights: np.ndarray, key: str) -> None:
+    show_chart(charts.polynomial_fit_chart(curves, points), curves, key,
+               caption="Look at the fit between and beyond the training points, not on them.")
+    show_code(charts.polynomial_fit_chart, bv.polynomial_features, bv.true_polynomial)
+    show_chart(charts.weights_vs_truth_chart(weights, bv.TRUE_POLY_WEIGHTS),
+               pd.DataFrame({"learned": weights}), f"{key}-weights",
+               caption="Look at the weights beyond index 3: the truth has none there.")
+    show_code(charts.weights_vs_truth_chart)
+
+
+def custom_fit() -> None:
+    left, middle, right = st.columns(3)
+    degree = left.slider("degree", 1, 20, 3, key="bv_degree")
+    n_train = middle.number_input("training points", 1, 1000, 100, key="bv_n_train")
+    noise = right.select_slider("noise sd", [0.01, 0.1, 0.5, 1.0], 0.1, key="bv_noise")
+    rng = np.random.default_rng(0)
+    x, y = bvr.draw_polynomial_data(int(n_train), noise, rng)
+    xt, yt = bvr.draw_polynomial_data(100, noise, rng)
+    fit = bvr.closed_form_polynomial_fit(x, y, degree, xt, yt)
+    if fit["underdetermined"]:
+        st.warning(f"n_train = {n_train} is smaller than the {degree + 1} features (degree {degree} + the "
+                   "constant): least squares has infinitely many exact fits. Shown is the minimum-norm one, "
+                   "which passes through every training point; its test error says nothing good.")
+    st.caption(f"Closed-form least squares computed in the page (not an SGD run): train MSE "
+               f"{fit['train_mse']:.4g}, test MSE {fit['test_mse']:.4g}.")
+    curves = pd.concat([pd.DataFrame({"x": X_GRID, "curve": "true", "y": bv.true_polynomial(X_GRID)}),
+                        pd.DataFrame({"x": X_GRID, "curve": f"least squares, degree {degree}",
+                                      "y": bv.polynomial_features(X_GRID, degree) @ fit["weights"]})])
+    show_fit(curves, _points(x, y, xt, yt), fit["weights"], "fit-custom")
+    show_code(bvr.closed_form_polynomial_fit, bv.ridge_fit)
+
+
+# ---------------------------------------------------------------- 2. capacity sweep
+
+def capacity_sweep() -> None:
+    name = "poly-degree-sweep"
+    summary = decomposed_sweep(name, {"degree": "data.degree", "n_train": "data.n_train",
+                                      "noise": "data.noise_std", "members": "ensemble"})
+    if summary.empty:
+        missing_runs(f"sweep {name} (with its decompositions)", sweep_command(name))
+    else:
+        summary = summary.assign(per_member=summary["n_train"] // summary["members"])
+        left, right = st.columns(2)
+        per = left.radio("training points per set", sorted(summary["per_member"].unique(), reverse=True),
+                         horizontal=True, key="bv_per_member")
+        noise = right.radio("noise sd", sorted(summary["noise"].unique()), horizontal=True, key="bv_sweep_noise")
+        part = summary[(summary["per_member"] == per) & (summary["noise"] == noise)]
+        st.caption(f"{int(part['members'].iloc[0])} least-squares fits per degree, each on its own "
+                   f"{per}-point training set, scored on the same 500 test inputs.")
+        show_degree_sweep(part, "degree-sweep")
+    closed_form_sweep()
+
+
+def show_degree_sweep(part: pd.DataFrame, key: str) -> None:
+    curve = bvr.train_test_frame(part, "degree", "train_loss", "test_loss")
+    show_chart(charts.train_test_curve_chart(curve, "degree"), curve, f"{key}-u",
+               caption="Look for the U: test error falls while the model gains the cubic's shape, then "
+                       "climbs as extra degrees fit the noise.")
+    show_code(bvr.train_test_frame)
+    comps = bvr.components_frame(part, "degree", "classical")
+    total = bvr.total_frame(part, "degree", "classical", "measured_test_mse")
+    cap = 1.5 * float(total[total["degree"] <= 3]["value"].max())
+    show_chart(charts.stacked_decomposition_chart(comps, "degree", total, y_max=cap), comps, f"{key}-stack",
+               caption=f"Look at the black line riding on the stack; the axis is cut at {cap:.3g}, above which "
+                       "the variance runs off the chart.")
+    show_code(bvr.decompose_run, bv.regression_decomposition)
+    show_chart(charts.components_log_chart(comps, "degree", total), comps, f"{key}-log",
+               caption="Look at the crossing: bias^2 falls and variance rises with degree.")
+    show_code(charts.components_log_chart)
+
+
+def closed_form_sweep() -> None:
+    with st.expander("Try other sizes in closed form (computed in the page)"):
+        left, right = st.columns(2)
+        members = left.number_input("training sets K", 1, 200, 30, key="bv_cf_members")
+        n_train = right.number_input("points per set", 2, 500, 30, key="bv_cf_n")
+        if members < 2:
+            st.error("K = 1: one training set gives one fit, and the variance over training sets needs at "
+                     "least two of them. Pick K >= 2.")
+            return
+        x_test = np.random.default_rng(7).normal(0, 1, 200)
+        results = bvr.closed_form_degree_sweep(range(1, 13), int(n_train), 0.1, int(members), x_test)
+        comps = bv.decomposition_table(results, "degree")
+        total = bv.error_table(results, "degree").query("metric == 'measured_test_mse'")
+        show_chart(charts.components_log_chart(comps, "degree", total), comps, "degree-closed-form",
+                   caption="Look at where the variance takes off: fewer points per set, lower degree.")
+        show_code(bvr.closed_form_degree_sweep)
+
+
+# ---------------------------------------------------------------- 3. weight decay
+
+def weight_decay() -> None:
+    runs = runs_named("weight-decay-sweep")
+    runs = runs[runs["state"] == "finished"] if not runs.empty else runs
+    if runs.empty:
+        missing_runs("sweep weight-decay-sweep", "python -m training sweep --sweep weight-decay-sweep")
+        return
+    losses, norms = [], []
+    for spec, folder in zip(runs["spec"], runs["folder"]):
+        lam = spec.optim.weight_decay
+        losses.append(bvr.final_scores(load_table(folder, "scalars")).assign(**{"lambda": lam}))
+        norms.append(bvr.final_weight_norms(load_table(folder, "weights")).assign(**{"lambda": lam}))
+    loss = _spread(pd.concat(losses).rename(columns={"split": "series"}), "series")
+    norm = _spread(pd.concat(norms).assign(series="||w||").rename(columns={"norm": "value"}), "series")
+    show_chart(charts.lambda_chart(loss, "mse", "Train and test loss vs lambda"), loss, "wd-loss",
+               caption="Look for the test loss falling as lambda shrinks the weights, while the training loss rises.")
+    show_chart(charts.lambda_chart(norm, "||w||_2", "Weight norm vs lambda"), norm, "wd-norm",
+               caption="Look at ||w|| collapsing by orders of magnitude as lambda grows.")
+    show_code(bvr.final_scores, bvr.final_weight_norms, _spread)
+    published = pd.DataFrame([{"lambda": lam, "source": src, "norm": val}
+                              for lam, by in PUBLISHED_NORMS.items() for src, val in by.items()])
+    ours = norm[norm["lambda"].isin(PUBLISHED_NORMS)][["lambda", "value"]].rename(columns={"value": "norm"})
+    table = pd.concat([ours.assign(source="this lab (mean of members)"), published])
+    show_chart(charts.published_norms_chart(table), table, "wd-published",
+               caption="Look at the ratio, not the digits: ours and the textbook's both drop ~40x from lambda 0 to 3.")
+    show_code(charts.published_norms_chart)
+
+
+def _spread(frame: pd.DataFrame, series: str) -> pd.DataFrame:
+    """Per (lambda, series): the members' mean, min and max."""
+    grouped = frame.groupby(["lambda", series])["value"]
+    return pd.concat([grouped.mean().rename("value"), grouped.min().rename("lo"), grouped.max().rename("hi")],
+                     axis=1).reset_index()
+
+
+# ---------------------------------------------------------------- 4. neural networks
+
+def width_sweeps() -> pd.DataFrame:
+    frames = [decomposed_sweep(name, {"width": "model.widths"}).assign(variant=label)
+              for name, label in WIDTH_SWEEPS.items()]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def neural_networks() -> None:
+    summary = width_sweeps()
+    if summary.empty or "20% label noise" not in set(summary["variant"]):
+        missing_runs("sweeps width-sweep and width-sweep-noisy (with their decompositions)",
+                     sweep_command("width-sweep") + "\n" + sweep_command("width-sweep-noisy"))
+        if summary.empty:
+            return
+    errors = _with_variant(summary, "scores", ["train_error", "test_error"])
+    errors["series"] = errors["quantity"].map({"train_error": "train error", "test_error": "test error"})
+    show_chart(charts.width_chart(errors, "error (1 - accuracy)", "Train and test error vs width"), errors,
+               "width-errors", caption="Look at the 20% sweep near the width where the training error reaches "
+                                       "zero: that is where a double-descent peak would sit.")
+    show_code(bvr.decompose_run, bvr.classification_errors)
+    report_peak(errors)
+    for estimator, title in (("yang-mse", "MSE"), ("yang-ce", "cross-entropy")):
+        comps = _with_variant(summary, estimator, ["bias2", "variance"])
+        comps["series"] = comps["quantity"].map({"bias2": "bias^2", "variance": "variance"})
+        show_chart(charts.width_chart(comps, title, f"Bias^2 and variance vs width ({title}, Yang et al.)"),
+                   comps, f"width-{estimator}",
+                   caption="Look at the shapes: bias^2 falls with width, variance rises then falls (a bell), "
+                           "and label noise lifts the variance.")
+        show_code(bv.yang_mse_decomposition if estimator == "yang-mse" else bv.yang_ce_decomposition)
+    inspect_width(summary)
+
+
+def _with_variant(summary: pd.DataFrame, estimator: str, quantities: list[str]) -> pd.DataFrame:
+    part = summary[(summary["estimator"] == estimator) & summary["quantity"].isin(quantities)]
+    return part[["width", "variant", "quantity", "value"]].sort_values("width").reset_index(drop=True)
+
+
+def report_peak(errors: pd.DataFrame) -> None:
+    noisy = errors[(errors["variant"] == "20% label noise") & (errors["series"] == "test error")]
+    try:
+        peak = bvr.peak_vs_neighbours(noisy, "width")
+    except ValueError as err:
+        st.caption(f"No peak check: {err}")
+        return
+    verdict = "a double-descent peak" if peak["is_peak"] else "not a peak: a neighbour is higher"
+    st.caption(f"20% noise: the highest test error with neighbours at /4 and x4 is at width {peak['width']:g} "
+               f"({peak['value']:.3f}) vs {peak['left']:.3f} at width {peak['left_knob']:g} and "
+               f"{peak['right']:.3f} at width {peak['right_knob']:g}: {verdict}.")
+    show_code(bvr.peak_vs_neighbours)
+
+
+def inspect_width(summary: pd.DataFrame) -> None:
+    width = st.number_input("Look up one width", min_value=0, max_value=4096, value=8, key="bv_width")
+    if width == 0:
+        st.error("A width of 0 leaves no hidden unit, so nothing connects the input to the output (the spec "
+                 "refuses model.widths=[0]). For a model without a hidden layer use model.kind = linear.")
+        return
+    rows = summary[summary["width"] == width]
+    if rows.empty:
+        st.info(f"No run at width {width}; the sweeps have widths {sorted(summary['width'].unique())}.")
+        return
+    st.dataframe(rows.pivot_table(index=["estimator", "quantity"], columns="variant", values="value"))
+
+
+# ---------------------------------------------------------------- the page
+
 st.title("Bias-Variance")
-st.info("This page is not built yet.", icon=":material/construction:")
+st.markdown("Test error = bias^2 + variance + noise, **measured**: every decomposition below comes from "
+            "models trained on independent training sets and scored on the same test inputs.")
+fits, capacity, decay, networks = st.tabs(["Polynomial fits", "Capacity sweep", "Weight decay", "Neural networks"])
+with fits:
+    case = st.radio("Case", [*TEXTBOOK, CUSTOM], horizontal=True, key="bv_case")
+    if case == CUSTOM:
+        custom_fit()
+    else:
+        textbook_fit(TEXTBOOK[case])
+with capacity:
+    capacity_sweep()
+with decay:
+    weight_decay()
+with networks:
+    neural_networks()

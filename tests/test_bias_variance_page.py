@@ -1,0 +1,87 @@
+"""The Bias-Variance page through AppTest, against a small cache of the lesson's real sweeps
+(same names, cheaper fields), and its messages for missing runs and degenerate inputs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import build_run, tiny
+from training.predictions import store_predictions
+from training.presets import get_preset, get_sweep
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "bias_variance.py")
+CHART = "vega_lite_chart"
+
+
+def _small_specs():
+    for name in ("polynomial-degree3", "polynomial-degree1", "polynomial-degree19"):
+        yield tiny(get_preset(name).spec, epochs=3)
+    for point, spec in get_sweep("poly-degree-sweep").specs():
+        if point["data.degree"] <= 3 and point["data.noise_std"] == 0.1:
+            per = point["data.n_train"] // spec.ensemble
+            yield tiny(spec, ensemble=5, data__n_train=5 * per, data__n_test=100)
+    for point, spec in get_sweep("weight-decay-sweep").specs():
+        if point["optim.weight_decay"] in (0.0, 3.0):
+            yield tiny(spec, epochs=2)
+    for name in ("width-sweep", "width-sweep-noisy"):
+        for point, spec in get_sweep(name).specs():
+            if point["model.widths"][0] in (2, 8):
+                yield tiny(spec, epochs=2, data__n_train=5 * 40, data__n_test=100)
+
+
+@pytest.fixture(scope="module")
+def lesson_cache(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bias-variance-demo")
+    for spec in _small_specs():
+        folder = build_run(spec, path)
+        store_predictions(folder)
+    return path
+
+
+def open_page(monkeypatch, demo: Path, mine: Path) -> AppTest:
+    monkeypatch.setenv("REGLAB_DEMO_DIR", str(demo))
+    monkeypatch.setenv("REGLAB_CACHE_DIR", str(mine))
+    monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = AppTest.from_file(PAGE, default_timeout=90)   # the page alone: the sidebar's default is both caches
+    return app.run()
+
+
+def test_page_draws_every_section_from_the_cache(monkeypatch, lesson_cache, cache_dir):
+    app = open_page(monkeypatch, lesson_cache, cache_dir)
+    assert not app.exception
+    assert app.title[0].value == "Bias-Variance"
+    assert not [i.value for i in app.info if "No finished runs" in i.value]
+    # fit, weights, loss | U-curve, stack, log | lambda loss, norm, published | errors, 2 x Yang
+    assert len(app.get(CHART)) >= 12
+    assert any("width" in c.value and "neighbours" not in c.value for c in app.caption)
+    app.radio(key="bv_case").set_value("degree 19: overfitting").run()
+    assert not app.exception and len(app.get(CHART)) >= 12
+
+
+def test_degenerate_inputs_get_clear_messages(monkeypatch, lesson_cache, cache_dir):
+    app = open_page(monkeypatch, lesson_cache, cache_dir)
+    app.number_input(key="bv_width").set_value(0)
+    app.number_input(key="bv_cf_members").set_value(1).run()
+    assert any("width of 0" in e.value for e in app.error)
+    assert any("K = 1" in e.value for e in app.error)
+    app.radio(key="bv_case").set_value("any degree and size (closed form)").run()
+    app.slider(key="bv_degree").set_value(10)
+    app.number_input(key="bv_n_train").set_value(5).run()
+    assert not app.exception
+    assert any("smaller than the 11 features" in w.value for w in app.warning)
+
+
+def test_missing_runs_name_the_command(monkeypatch, tmp_path, cache_dir):
+    empty = tmp_path / "empty-demo"
+    empty.mkdir()
+    app = open_page(monkeypatch, empty, cache_dir)
+    assert not app.exception
+    codes = " ".join(c.value for c in app.code)
+    assert "python -m training run --preset polynomial-degree3" in codes
+    assert "python -m training sweep --sweep poly-degree-sweep" in codes
+    assert "python -m training predictions --name width-sweep-noisy" in codes
