@@ -138,15 +138,25 @@ def lr_sweep_chart(frame: pd.DataFrame) -> alt.LayerChart:
     return alt.layer(line, points, chance).properties(height=280)
 
 
-def loss_curves_chart(frame: pd.DataFrame, title: str = "test loss", log: bool = True) -> alt.Chart:
-    """variant, step, value curves (e.g. the Concrete sweep's test MAE)."""
+def loss_curves_chart(frame: pd.DataFrame, title: str = "test loss", log: bool = True,
+                      diverged: pd.DataFrame | None = None) -> alt.LayerChart:
+    """variant, step, value curves (e.g. the Concrete sweep's test MAE); runs in `diverged`
+    (variant, step) get a cross at the step where their loss became NaN/inf."""
     data = frame[frame["value"] > 0] if log else frame
-    return alt.Chart(data).mark_line().encode(
+    color = alt.Color("variant:N", title=None, legend=alt.Legend(labelLimit=320))
+    lines = alt.Chart(data).mark_line().encode(
         x=alt.X("step:Q", title="training step"),
         y=alt.Y("value:Q", title=title, scale=alt.Scale(type="log" if log else "linear")),
-        color=alt.Color("variant:N", title=None),
+        color=color,
         tooltip=["variant", "step", alt.Tooltip("value:Q", format=".3g")],
-    ).properties(height=280)
+    )
+    layers = [lines]
+    if diverged is not None and not diverged.empty:
+        top = float(data["value"].max()) if not data.empty else 1.0
+        marks = diverged.assign(value=top)
+        layers.append(alt.Chart(marks).mark_point(shape="cross", size=160, filled=True).encode(
+            x="step:Q", y="value:Q", color=color, tooltip=["variant", alt.Tooltip("step:Q", title="diverged at step")]))
+    return alt.layer(*layers).properties(height=280)
 
 
 def modes_chart(frame: pd.DataFrame) -> alt.Chart:

@@ -158,11 +158,13 @@ else:
     outcomes = cs.sweep_outcomes(concrete, metric="test_loss", stuck_above=baseline)
     st.markdown(f"Always predicting the median strength scores a test MAE of **{baseline:.2f}**; a run above "
                 "that counts as stuck.")
-    st.dataframe(outcomes[["variant", "outcome", "score", "diverged_step"]].rename(
-        columns={"score": "final test MAE"}), hide_index=True)
+    st.dataframe(outcomes[["variant", "outcome", "score", "diverged_step"]].sort_values("variant").rename(
+        columns={"score": "final test MAE"}).round(2), hide_index=True)
     loss = cs.accuracy_curves({v: load_table(f, "scalars") for v, f in zip(concrete["variant"], concrete["folder"])},
                               metric="loss")
-    show_chart(charts.loss_curves_chart(loss, "test MAE"), loss, "bn-concrete", LOOK["concrete"])
+    diverged = outcomes.loc[outcomes["outcome"] == "diverged", ["variant", "diverged_step"]].rename(
+        columns={"diverged_step": "step"})
+    show_chart(charts.loss_curves_chart(loss, "test MAE", diverged=diverged), loss, "bn-concrete", LOOK["concrete"])
     show_code(cs.sweep_outcomes, cs.concrete_label)
 
 # ---------------------------------------------------------------- 5. learning rates

@@ -298,7 +298,8 @@ def test_every_chart_builds_a_valid_vega_lite_spec(tiny_cache):
         ch.ics_chart(ics, "ics_l2"), ch.ics_chart(ics, "ics_relative"), ch.ics_chart(ics, "ics_cos"),
         ch.smoothness_chart(cs.smoothness_summary(table("smoothness"))),
         ch.lr_sweep_chart(sweep),
-        ch.loss_curves_chart(cs.accuracy_curves(table("scalars"), metric="loss")),
+        ch.loss_curves_chart(cs.accuracy_curves(table("scalars"), metric="loss"),
+                             diverged=pd.DataFrame({"variant": ["no BN"], "step": [3]})),
         ch.modes_chart(pd.DataFrame({"mode": ["eval", "train"], "batch_size": [8, 8], "accuracy": [0.5, 0.4]})),
     ]
     for chart in built:
