@@ -26,12 +26,13 @@ def _tiny_runs():
     """(spec, postprocess?) for every run the lesson charts read, made cheap."""
     runs = [tiny(PRESETS[name].spec, epochs=3, probe_every=5) for name in
             ("polynomial-degree1", "polynomial-degree3", "polynomial-degree19", "weight-decay-0", "weight-decay-3")]
-    runs += [tiny(PRESETS[name].spec, model__widths=[16, 16], **SMALL_MNIST) for name in ("d2l-dropout", "d2l-no-dropout")]
+    no_probes = dict(SMALL_MNIST, probes__activations=False)   # these charts read scores and stored tables only
+    runs += [tiny(PRESETS[name].spec, model__widths=[16, 16], **no_probes) for name in ("d2l-dropout", "d2l-no-dropout")]
     runs += [tiny(PRESETS[name].spec, model__widths=[8, 8, 8], **SMALL_MNIST) for name in ("bn-fig1-nobn", "bn-fig1-bn")]
     sweeps = {"dropout-rate-sweep": dict(model__widths=[16, 16]), "bn-lr-sweep": dict(model__widths=[8, 8, 8]),
               "tuning-grid": dict(model__widths=[16]), "tuning-random": dict(model__widths=[16])}
     for name, shape in sweeps.items():
-        runs += [tiny(spec, **shape, **SMALL_MNIST) for _, spec in SWEEPS[name].specs()[:2]]
+        runs += [tiny(spec, **shape, **no_probes) for _, spec in SWEEPS[name].specs()[:2]]
     return runs
 
 
