@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 import torch
 
 from training.models import MLP, BatchedBatchNorm, InvertedDropout
@@ -66,15 +67,32 @@ def _quantiles(values: torch.Tensor, percents: tuple[int, ...]) -> torch.Tensor:
     return torch.quantile(values, q, dim=-1)
 
 
+def _sorted_numpy(values: torch.Tensor) -> np.ndarray:
+    """Flattened float32 values in ascending order. numpy's vectorised sort is ~10-20x faster
+    than torch's on CPU for the 10^5 values of a probe, and one sort serves every statistic."""
+    return np.sort(values.detach().float().cpu().numpy().ravel())
+
+
+def _percentiles_of_sorted(ordered: np.ndarray, percents: tuple[int, ...]) -> list[float]:
+    """Linear interpolation between order statistics (torch.quantile's and numpy's default)."""
+    position = np.array(percents, dtype=np.float64) / 100 * (ordered.size - 1)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, ordered.size - 1)
+    low, high = ordered[below].astype(np.float64), ordered[above].astype(np.float64)
+    return (low + (high - low) * (position - below)).tolist()
+
+
 def distribution_row(values: torch.Tensor, activation: str) -> dict:
     """Summary of one flattened activation tensor; `values` are pre-activations for saturation."""
-    qs = _quantiles(values, PERCENTILES).tolist()
+    ordered = _sorted_numpy(values)
+    n = ordered.size
     row = {
-        "mean": values.mean().item(), "std": values.std().item() if values.numel() > 1 else 0.0,
-        "min": values.min().item(), "max": values.max().item(),
-        "frac_zero": (values == 0).float().mean().item(),
+        "mean": float(ordered.mean(dtype=np.float64)),
+        "std": float(ordered.std(dtype=np.float64, ddof=1)) if n > 1 else 0.0,
+        "min": float(ordered[0]), "max": float(ordered[-1]),
+        "frac_zero": float(np.count_nonzero(ordered == 0) / n),
     }
-    row.update({f"q{p}": q for p, q in zip(PERCENTILES, qs)})
+    row.update({f"q{p}": q for p, q in zip(PERCENTILES, _percentiles_of_sorted(ordered, PERCENTILES))})
     return row
 
 
@@ -84,11 +102,15 @@ def saturation(pre: torch.Tensor, activation: str) -> float:
 
 
 def histogram_rows(values: torch.Tensor, bins: int) -> list[dict]:
-    lo, hi = values.min().item(), values.max().item()
+    """`bins` equal bins over [min, max], counted like torch.histc (the last bin holds max)."""
+    ordered = _sorted_numpy(values)
+    lo, hi = float(ordered[0]), float(ordered[-1])
     if hi <= lo:
         hi = lo + 1e-6
-    counts = torch.histc(values.float(), bins=bins, min=lo, max=hi).tolist()
     width = (hi - lo) / bins
+    inner_edges = lo + width * np.arange(1, bins)
+    below = np.searchsorted(ordered, inner_edges, side="left")  # values under each inner edge
+    counts = np.diff(np.concatenate(([0], below, [ordered.size])))
     return [{"bin": i, "lo": lo + i * width, "hi": lo + (i + 1) * width, "count": int(c)} for i, c in enumerate(counts)]
 
 
