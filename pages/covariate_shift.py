@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-import torch
 
 from analysis import covariate_shift as cs
 from analysis import covariate_shift_charts as charts
@@ -99,7 +98,9 @@ else:
     activations = tables(fig1, "activations")
     layer_frame = cs.layer_bands(activations)
     show_chart(charts.layer_bands_chart(layer_frame), layer_frame, "bn-layer-bands", LOOK["layer_bands"])
-    ridge_layer = st.selectbox("Ridgeline layer", sorted(layer_frame["layer"].unique()), key="bn_ridge_layer")
+    ridge_layers = sorted(layer_frame["layer"].unique())
+    ridge_layer = st.selectbox("Ridgeline layer", ridge_layers, index=max(len(ridge_layers) - 1, 0),
+                               key="bn_ridge_layer")
     ridge = cs.ridgeline_frame(tables(fig1, "histograms"), ridge_layer)
     show_chart(charts.ridgeline_chart(ridge), ridge, "bn-ridgeline", LOOK["ridgeline"])
     drift = cs.layer_drift(activations)
