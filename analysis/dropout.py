@@ -22,7 +22,7 @@ import math
 import pandas as pd
 import torch
 
-from training.models import MLP, InvertedDropout
+from training.models import MLP, BatchedBatchNorm, BatchedPReLU, InvertedDropout
 
 Masks = list[torch.Tensor]
 
@@ -57,9 +57,13 @@ def _block_activation(block, h: torch.Tensor) -> torch.Tensor:
     h = h @ block.linear.weight[0].T
     if block.linear.bias is not None:
         h = h + block.linear.bias[0, 0]
-    for bn in (block.bn_before, block.act, block.bn_after):
-        if bn is not None:
-            h = bn(h) if not hasattr(bn, "running_mean") else _bn_eval(bn, h)
+    for module in (block.bn_before, block.act, block.bn_after):
+        if isinstance(module, BatchedBatchNorm):
+            h = _bn_eval(module, h)
+        elif isinstance(module, BatchedPReLU):      # member 0's slope, so [B, U] stays [B, U]
+            h = torch.where(h >= 0, h, module.weight[0, 0, 0] * h)
+        elif module is not None:
+            h = module(h)
     return h
 
 

@@ -21,7 +21,7 @@ def epoch_curves_chart(curves: pd.DataFrame) -> alt.FacetChart:
     return alt.Chart(curves).mark_line(point=True).encode(
         x=alt.X("epoch:Q"), y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
         color=_color(["dropout", "no dropout"], "model"),
-        strokeDash=alt.StrokeDash("split:N", sort=["train", "test"], title="split"),
+        strokeDash=alt.StrokeDash("split:N", sort=["train", "test"], title="split", legend=alt.Legend(symbolType="stroke")),
         tooltip=["model:N", "split:N", "epoch:Q", alt.Tooltip("value:Q", format=".4f")],
     ).properties(width=300, height=220).facet(column=alt.Column("metric:N", title=None)).resolve_scale(y="independent")
 
@@ -73,11 +73,12 @@ def subnetwork_chart(nodes: pd.DataFrame, edges: pd.DataFrame, title: str = "") 
         color=alt.Color("sign:N", scale=alt.Scale(domain=["+", "-"], range=["#4c78a8", "#e45756"]), title="weight"),
         tooltip=[alt.Tooltip("weight:Q", format=".3f")],
     ).transform_calculate(sign="datum.weight >= 0 ? '+' : '-'")
-    node_layer = alt.Chart(nodes).mark_point(size=110, strokeWidth=1.5).encode(
+    states = alt.Scale(domain=["kept", "dropped"], range=["#333333", "white"])
+    node_layer = alt.Chart(nodes).mark_point(size=110, strokeWidth=1.5, filled=True).encode(
         x=alt.X("column:Q", scale=x_scale, axis=None), y=alt.Y("y:Q", axis=None),
-        fill=alt.condition("datum.state == 'kept'", alt.value("#333333"), alt.value("white")),
-        stroke=alt.condition("datum.state == 'kept'", alt.value("#333333"), alt.value("#999999")),
-        shape=alt.Shape("state:N", scale=alt.Scale(domain=["kept", "dropped"], range=["circle", "circle"]), title="unit"),
+        fill=alt.Fill("state:N", scale=states, title="unit"),
+        stroke=alt.Stroke("state:N", scale=alt.Scale(domain=["kept", "dropped"], range=["#333333", "#888888"]),
+                          legend=None),
         tooltip=["layer:N", "unit:Q", "state:N"],
     )
     labels = alt.Chart(nodes.groupby(["column", "layer"], as_index=False).size()).mark_text(dy=-8, fontSize=12).encode(
@@ -109,7 +110,7 @@ def mc_chart(curve: pd.DataFrame, reference: float) -> alt.LayerChart:
     return alt.layer(band, line, rule).properties(width=520, height=280)
 
 
-def rate_sweep_chart(sweep: pd.DataFrame, x_field: str = "rate", x_title: str = "dropout rate p") -> alt.LayerChart:
+def rate_sweep_chart(sweep: pd.DataFrame, x_field: str = "rate", x_title: str = "dropout rate p") -> alt.HConcatChart:
     """Final train/test accuracy and their gap vs the dropout setting.
 
     sweep: [x_field, split(train|test|gap), value]; x_field may be numeric or a label."""
@@ -122,7 +123,7 @@ def rate_sweep_chart(sweep: pd.DataFrame, x_field: str = "rate", x_title: str = 
         tooltip=[f"{x_field}:{x_type}", "split:N", alt.Tooltip("value:Q", format=".4f")])
     acc = base.transform_filter("datum.split != 'gap'").mark_line(point=True).encode(
         y=alt.Y("value:Q", title="final accuracy", scale=alt.Scale(zero=False)))
-    gap = base.transform_filter("datum.split == 'gap'").mark_bar(opacity=0.5).encode(
+    gap = base.transform_filter("datum.split == 'gap'").mark_line(point=True).encode(
         y=alt.Y("value:Q", title="gap (train - test)"))
     return alt.hconcat(acc.properties(width=320, height=240), gap.properties(width=220, height=240))
 
@@ -160,7 +161,7 @@ def demo_table_chart(demo: dict[float, torch.Tensor]) -> alt.FacetChart:
             for p, t in demo.items() for r in range(t.shape[0]) for c in range(t.shape[1])]
     base = alt.Chart(pd.DataFrame(rows)).encode(x=alt.X("col:O", title=None), y=alt.Y("row:O", title=None))
     cells = base.mark_rect().encode(color=alt.Color("value:Q", scale=alt.Scale(scheme="blues"), legend=None))
-    text = base.mark_text(fontSize=11).encode(text=alt.Text("value:Q", format=".3g"))
+    text = base.mark_text(fontSize=11).encode(text=alt.Text("value:Q", format=".0f"))
     return alt.layer(cells, text).properties(width=320, height=70).facet(row=alt.Row("p:N", title=None))
 
 

@@ -151,10 +151,13 @@ show_code(dp.sweep_summary)
 # ---------------------------------------------------------------- 6. co-adaptation
 st.header("Co-adaptation: removing units at test time, and sparsity")
 removal = {label: load_table(f, "unit_removal") for label, f in folders.items() if f is not None}
-if len(removal) < 2 or any(t.empty for t in removal.values()):
-    for label, folder in folders.items():
-        if folder is not None and load_table(folder, "unit_removal").empty:
-            _postprocess_hint(folder, MODELS[label])
+absent = [MODELS[label] for label, f in folders.items() if f is None]
+if absent:
+    missing_runs(" and ".join(absent), "\n".join(f"python -m training run --preset {name}" for name in absent))
+elif any(t.empty for t in removal.values()):
+    for label, table in removal.items():
+        if table.empty:
+            _postprocess_hint(folders[label], MODELS[label])
 else:
     frame = pd.concat([t.assign(model=label) for label, t in removal.items()], ignore_index=True)
     show_chart(charts.unit_removal_chart(frame), frame, "dropout-unit-removal",

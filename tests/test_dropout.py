@@ -273,3 +273,13 @@ def test_page_names_the_commands_when_runs_are_missing(no_dataset, tmp_path, mon
     commands = " ".join(c.value for c in at.code)
     assert "python -m training run --preset d2l-dropout" in commands
     assert "python -m training sweep --sweep dropout-rate-sweep" in commands
+
+
+@pytest.mark.parametrize("extra", [{"activation": "prelu"}, {"batchnorm": "before"}, {"input_batchnorm": True}])
+def test_full_mask_without_rescaling_is_eval_mode_for_other_architectures(extra):
+    spec = build_spec({"model": {"widths": [6, 5], "dropout": [0.3, 0.3], **extra}}).model
+    model = build_model(spec, 4, 3, [0])
+    x = torch.randn(32, 4)
+    model.train()(x)                      # move the BN running statistics away from their init
+    full = [torch.ones(6, dtype=torch.bool), torch.ones(5, dtype=torch.bool)]
+    torch.testing.assert_close(dp.thinned_forward(model, x, full, rescale=False), dp.weight_scaled_forward(model, x))

@@ -68,12 +68,13 @@ def load_test_subset(folder: Path) -> tuple[torch.Tensor, torch.Tensor] | None:
 
 
 def evaluate_subnetworks(folder: Path, n_samples: int = 200, ks: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100, 200),
-                         repeats: int = 5, seed: int = 0) -> dict:
-    """Compute every sub-network table for the run in `folder` and store them; returns the frames."""
+                         repeats: int = 5, seed: int = 0, n_test: int | None = None) -> dict:
+    """Compute every sub-network table for the run in `folder` and store them; returns the frames.
+    n_test scores on the first n_test test examples only (default: the run's whole test set)."""
     spec = store.read_spec(folder)
     data = load_dataset(spec.data)
     model = load_trained_model(folder, spec)
-    x, y = data.x_test, data.y_test
+    x, y = data.x_test[:n_test], data.y_test[:n_test]
     generator = torch.Generator().manual_seed(seed)
     reference = float(dp.accuracy(dp.weight_scaled_forward(model, x), y))
     tables = {
@@ -109,7 +110,8 @@ def cmd_subnetworks(args: argparse.Namespace) -> int:
 
     folder = store.find_run([cache_dir_of(args), store.DEMO_DIR], args.run_id)
     started = time.time()
-    tables = evaluate_subnetworks(folder, n_samples=args.samples, repeats=args.repeats, seed=args.seed)
+    tables = evaluate_subnetworks(folder, n_samples=args.samples, repeats=args.repeats, seed=args.seed,
+                                  n_test=args.n_test)
     reference = tables["subnet_reference"][0]["accuracy"]
     print(f"{args.run_id}: sub-network tables written in {time.time() - started:.1f}s")
     print(f"  weight-scaled test accuracy {reference:.4f}")
@@ -135,4 +137,5 @@ def add_parser(sub) -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-test", type=int, help="score on the first N test examples only (default: all)")
     parser.set_defaults(func=cmd_subnetworks)
