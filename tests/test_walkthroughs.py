@@ -33,11 +33,17 @@ def _tiny_runs():
               "tuning-grid": dict(model__widths=[16]), "tuning-random": dict(model__widths=[16])}
     for name, shape in sweeps.items():
         runs += [tiny(spec, **shape, **no_probes) for _, spec in SWEEPS[name].specs()[:2]]
+    degree_sweep = SWEEPS["poly-degree-sweep"].specs()
+    textbook_size = max(spec.data.n_train for _, spec in degree_sweep)    # 100 points per training set
+    for point, spec in degree_sweep:   # 3 least-squares fits per degree instead of 30, three degrees
+        if point["data.degree"] in (1, 3, 8) and point["data.noise_std"] == 0.1 and spec.data.n_train == textbook_size:
+            runs.append(tiny(spec, ensemble=3, data__n_train=3 * spec.data.n_train // spec.ensemble))
     return runs
 
 
 @pytest.fixture(scope="session")
 def lesson_cache(tmp_path_factory) -> Path:
+    from training.predictions import store_predictions
     from training.subnetworks import evaluate_subnetworks
 
     path = tmp_path_factory.getbasetemp() / "lesson-cache"
@@ -45,6 +51,8 @@ def lesson_cache(tmp_path_factory) -> Path:
         folder = build_run(spec, path)
         if spec.name in ("d2l-dropout", "d2l-no-dropout"):
             evaluate_subnetworks(folder, n_samples=6, ks=(1, 2), repeats=2)
+        if spec.name == "poly-degree-sweep":
+            store_predictions(folder)
     return path
 
 

@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import altair as alt
 import pandas as pd
 
-from analysis import bias_variance_charts as bvc
+from analysis import bias_variance_charts as bvc, bias_variance_runs as bvr
 from analysis import covariate_shift as cs, covariate_shift_charts as csc
 from analysis import dropout as dp, dropout_charts as dc, lesson_charts as lc
 from cache import store
@@ -91,7 +91,7 @@ def render(chart_id: str, dirs: Sequence[Path]) -> Shown | Missing:
         return CHARTS[chart_id].build(list(dirs))
     except _Absent as absent:
         if absent.postprocess:
-            return Missing(f"the stored sub-network tables of {', '.join(absent.names)}", absent.postprocess)
+            return Missing(f"{', '.join(absent.names)} with its stored analysis tables", absent.postprocess)
         commands = "\n".join(_command(name, absent.sweep) for name in absent.names)
         kind = "sweep" if absent.sweep else "preset"
         return Missing(f"{kind} {', '.join(absent.names)}", commands)
@@ -138,6 +138,29 @@ def weight_norms(dirs: Sequence[Path]) -> Shown:
     frame = lc.weight_norm_over_training(_tables(list(WD_PUBLISHED), "weights", dirs))
     chart = lc.norm_vs_target_chart(frame, WD_PUBLISHED)
     return Shown(chart, frame, "Solid: the norm this lab measured; dashed: the textbook's number for the same lambda.")
+
+
+def poly_decomposition(dirs: Sequence[Path]) -> Shown:
+    """The Bias-Variance page's capacity sweep at the textbook's setting (100 points per training
+    set, noise 0.1): bias^2 + variance + noise vs degree, with the measured test error on top."""
+    name = "poly-degree-sweep"
+    runs = data.runs_named(name, dirs)
+    runs = runs[runs["state"] == "finished"] if not runs.empty else runs
+    knobs = {"degree": "data.degree", "n_train": "data.n_train", "noise": "data.noise_std", "members": "ensemble"}
+    points = [({k: data.spec_value(spec, field) for k, field in knobs.items()}, data.load_table(folder, "bias_variance"))
+              for spec, folder in zip(runs["spec"], runs["folder"])]
+    summary = bvr.sweep_summary(points)
+    if summary.empty:
+        raise _Absent([name], sweep=True, postprocess=f"python -m training sweep --sweep {name}\n"
+                                                      f"python -m training predictions --name {name}")
+    summary = summary.assign(per_member=summary["n_train"] // summary["members"])
+    part = summary[(summary["per_member"] == summary["per_member"].max()) & (summary["noise"] == summary["noise"].min())]
+    comps = bvr.components_frame(part, "degree", "classical")
+    total = bvr.total_frame(part, "degree", "classical", "measured_test_mse")
+    cap = 1.5 * float(total[total["degree"] <= 3]["value"].max())   # beyond this the variance runs off the chart
+    chart = bvc.stacked_decomposition_chart(comps, "degree", total, y_max=cap)
+    return Shown(chart, comps, "Bias^2 falls and variance rises with the degree; together with the noise they make "
+                               "the measured test error (black).")
 
 
 # ---------------------------------------------------------------- dropout (the Dropout page's analysis)
@@ -269,6 +292,7 @@ CHARTS: dict[str, LessonChart] = {
     **{f"poly-weights-degree{d}": LessonChart(partial(poly_weights, name), (bvc.weights_vs_truth_chart,))
        for d, name in POLY_PRESETS.items()},
     "poly-final-by-degree": LessonChart(partial(final_by_knob, POLY_PRESETS, "degree", False), (lc.final_losses,)),
+    "poly-decomposition": LessonChart(poly_decomposition, (bvr.components_frame, bvc.stacked_decomposition_chart)),
     "wd-loss-0": LessonChart(partial(loss_curves, "weight-decay-0"), (lc.epoch_losses,)),
     "wd-loss-3": LessonChart(partial(loss_curves, "weight-decay-3"), (lc.epoch_losses,)),
     "wd-final-by-lambda": LessonChart(partial(final_by_knob, WD_PRESETS, "lambda", False), (lc.final_losses,)),
