@@ -64,7 +64,6 @@ def test_sidebar_chooses_the_run_source(app, app_demo_cache, cache_dir):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders_without_an_exception(app, page):
-    app.run()
     app.switch_page(page).run()
     assert not app.exception, f"{page}: {app.exception}"
 

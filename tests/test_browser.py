@@ -62,29 +62,35 @@ def server(app_demo_cache, cache_dir):
             process.kill()
 
 
+def launch_chromium(playwright):
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+
+
 def test_app_renders_charts_in_chromium(server):
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 2000})   # Streamlit scrolls inside
+            # first visit of a fresh server is a deep link: it must still get app.py's menu and sidebar
+            page.goto(f"{server}/runs", wait_until="domcontentloaded")
+            page.wait_for_selector(".vega-embed canvas, .vega-embed svg", timeout=60_000)
+            assert page.get_by_role("heading", name="Runs").first.is_visible()
+            assert page.get_by_text("Runs from").first.is_visible()
+            assert page.get_by_text("Covariate Shift & BatchNorm").first.is_visible()
+            page.wait_for_timeout(800)   # let the charts finish their first paint
+            page.screenshot(path=str(ARTIFACTS / "runs.png"))
+
+            page.set_viewport_size({"width": 1400, "height": 1000})
             page.goto(server, wait_until="domcontentloaded")
             page.wait_for_selector(".vega-embed canvas, .vega-embed svg", timeout=60_000)
             assert page.title() == "Regularization Lab"
             assert page.get_by_role("heading", name="Regularization Lab").is_visible()
-            assert page.locator(".vega-embed").count() >= 3    # the Home thumbnails
-            page.wait_for_timeout(800)   # let the charts finish their first paint
-            page.screenshot(path=str(ARTIFACTS / "app.png"), full_page=True)
-
-            page.set_viewport_size({"width": 1400, "height": 2000})   # Streamlit scrolls inside the page
-            page.goto(f"{server}/runs", wait_until="domcontentloaded")
-            page.wait_for_selector(".vega-embed canvas, .vega-embed svg", timeout=60_000)
-            assert page.get_by_role("heading", name="Runs").first.is_visible()
-            assert page.get_by_text("Runs from").first.is_visible()   # the shared sidebar on every page
+            page.wait_for_function("document.querySelectorAll('.vega-embed').length >= 3", timeout=30_000)
             page.wait_for_timeout(800)
-            page.screenshot(path=str(ARTIFACTS / "runs.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / "app.png"))
         finally:
             browser.close()

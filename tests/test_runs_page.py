@@ -33,8 +33,8 @@ def open_runs_page(monkeypatch, demo: Path, mine: Path, read_only: bool = False)
         monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
     st.cache_data.clear()
     st.cache_resource.clear()
-    app = AppTest.from_file(APP, default_timeout=60).run()
-    return app.switch_page("pages/runs.py").run()
+    # switching before the first run renders the Runs page directly (pages keep their file names)
+    return AppTest.from_file(APP, default_timeout=60).switch_page("pages/runs.py").run()
 
 
 @pytest.fixture
