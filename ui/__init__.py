@@ -12,10 +12,13 @@ def _leave_pages_directory_mode() -> None:
     wrong menu and no shared sidebar. Every page imports this package, and the first
     import happens in that first run: switch the process to st.navigation and rerun."""
     import streamlit as st
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    if PagesManager.uses_pages_directory and get_script_run_ctx() is not None:
+    try:   # Streamlit internals (1.4x-1.67): without them there is nothing to fix
+        from streamlit.runtime.pages_manager import PagesManager
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+    except ImportError:
+        return
+    if getattr(PagesManager, "uses_pages_directory", False) and get_script_run_ctx() is not None:
         PagesManager.uses_pages_directory = False
         st.rerun()
 

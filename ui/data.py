@@ -6,6 +6,7 @@ read only each run's small spec.json and status.json, never its metrics.
 """
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any, Iterable
@@ -70,7 +71,16 @@ def _spec_of(folder: str, mtime_ns: int) -> RunSpec:
 def _raw_name(folder: Path) -> str | None:
     """The spec's name without validating the whole spec (cheap filter for listings)."""
     try:
-        name = json.loads((folder / "spec.json").read_text()).get("name")
+        return _name_in(str(folder / "spec.json"), (folder / "spec.json").stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _name_in(path: str, mtime_ns: int) -> str | None:
+    """spec.json never changes once written: read each one once per process."""
+    try:
+        name = json.loads(Path(path).read_text()).get("name")
     except (OSError, ValueError, AttributeError):
         return None
     return name if isinstance(name, str) else None
