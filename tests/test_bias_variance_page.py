@@ -58,7 +58,9 @@ def test_page_draws_every_section_from_the_cache(monkeypatch, lesson_cache, cach
     assert not [i.value for i in app.info if "No finished runs" in i.value]
     # fit, weights, loss | U-curve, stack, log | lambda loss, norm, published | errors, 2 x Yang
     assert len(app.get(CHART)) >= 12
-    assert any("width" in c.value and "neighbours" not in c.value for c in app.caption)
+    captions = " ".join(c.value for c in app.caption)
+    assert "No peak check: no width value has neighbours at /4 and x4" in captions   # the cache has widths 2, 8
+    assert "this lab (mean of members): " in captions and "D2L from scratch: 13.5 -> 0.35" in captions
     app.radio(key="bv_case").set_value("degree 19: overfitting").run()
     assert not app.exception and len(app.get(CHART)) >= 12
 
