@@ -47,6 +47,13 @@ def norm_vs_target_chart(norms: pd.DataFrame, targets: dict[str, float]) -> alt.
         "Weight norm during training", subtitle="Dashed: the textbook's published final norm for the same lambda."))
 
 
+def member_spread(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Mean, min and max of `value` over ensemble members per group: columns by..., value, lo, hi."""
+    grouped = frame.groupby(by)["value"]
+    return pd.concat([grouped.mean().rename("value"), grouped.min().rename("lo"), grouped.max().rename("hi")],
+                     axis=1).reset_index()
+
+
 def grid_heatmap(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt.LayerChart:
     """Grid search: one cell per (lr, beta1), coloured and labelled by the final metric."""
     base = alt.Chart(frame).encode(x=alt.X("lr:O", title="learning rate"), y=alt.Y("beta1:O", title="beta1"))

@@ -33,6 +33,7 @@ def _tiny_runs():
               "tuning-grid": dict(model__widths=[16]), "tuning-random": dict(model__widths=[16])}
     for name, shape in sweeps.items():
         runs += [tiny(spec, **shape, **no_probes) for _, spec in SWEEPS[name].specs()[:2]]
+    runs += [tiny(spec, epochs=3, probe_every=5, ensemble=2) for _, spec in SWEEPS["weight-decay-sweep"].specs()[:3]]
     degree_sweep = SWEEPS["poly-degree-sweep"].specs()
     textbook_size = max(spec.data.n_train for _, spec in degree_sweep)    # 100 points per training set
     for point, spec in degree_sweep:   # 3 least-squares fits per degree instead of 30, three degrees

@@ -21,19 +21,8 @@ from analysis import dropout as dp, dropout_charts as dc, lesson_charts as lc
 from cache import store
 from training.datasets import POLY_TRUE_WEIGHTS
 from ui import data
-
-
-@dataclass(frozen=True)
-class Shown:
-    chart: alt.TopLevelMixin
-    data: pd.DataFrame
-    caption: str = ""
-
-
-@dataclass(frozen=True)
-class Missing:
-    what: str          # the presets/sweeps to build
-    command: str       # the exact CLI command(s) that build them
+from ui.lesson_runs import (Absent, Missing, Shown, command, finished, labelled, run_folders, run_tables, stored,
+                            sweep)
 
 
 @dataclass(frozen=True)
@@ -42,57 +31,14 @@ class LessonChart:
     code: tuple[Callable, ...] = field(default=())   # analysis functions behind the chart ("show the code")
 
 
-class _Absent(Exception):
-    """Raised inside a builder when a named run is missing; render() turns it into Missing."""
-
-    def __init__(self, names: Sequence[str], sweep: bool = False, postprocess: str | None = None):
-        self.names, self.sweep, self.postprocess = list(names), sweep, postprocess
-
-
-def _command(name: str, sweep: bool) -> str:
-    return f"python -m training sweep --sweep {name}" if sweep else f"python -m training run --preset {name}"
-
-
-def _runs(names: Sequence[str], dirs: Sequence[Path]) -> dict[str, Path]:
-    """{preset name: its run folder} (finished preferred), or _Absent naming every missing one."""
-    folders = {name: data.latest_run(name, dirs) for name in names}
-    absent = [name for name, folder in folders.items() if folder is None]
-    if absent:
-        raise _Absent(absent)
-    return folders
-
-
-def _tables(names: Sequence[str], table: str, dirs: Sequence[Path]) -> dict[str, pd.DataFrame]:
-    """One table per named run; a run that has not logged it yet counts as missing."""
-    tables = {name: data.load_table(folder, table) for name, folder in _runs(names, dirs).items()}
-    empty = [name for name, frame in tables.items() if frame.empty]
-    if empty:
-        raise _Absent(empty)
-    return tables
-
-
-def _sweep(name: str, fields: dict[str, str], dirs: Sequence[Path],
-           states: Sequence[str] = ("finished",)) -> pd.DataFrame:
-    """One row per run of the sweep in the given states: the requested spec fields (column ->
-    dotted field), the final metrics from status.json, and the state; or _Absent."""
-    runs = data.runs_named(name, dirs)
-    if runs.empty or not (runs["state"] == "finished").any():
-        raise _Absent([name], sweep=True)
-    runs = runs[runs["state"].isin(states)]
-    rows = [{**{column: data.spec_value(run.spec, dotted) for column, dotted in fields.items()},
-             **(run.status.get("final") or {}), "final": run.status.get("final") or {},
-             "diverged_step": run.status.get("diverged_step"), "state": run.state} for run in runs.itertuples()]
-    return pd.DataFrame(rows).sort_values(list(fields), kind="stable").reset_index(drop=True)
-
-
 def render(chart_id: str, dirs: Sequence[Path]) -> Shown | Missing:
     """Build a registered chart; missing runs become a Missing message, unreadable ones too."""
     try:
         return CHARTS[chart_id].build(list(dirs))
-    except _Absent as absent:
+    except Absent as absent:
         if absent.postprocess:
             return Missing(f"{', '.join(absent.names)} with its stored analysis tables", absent.postprocess)
-        commands = "\n".join(_command(name, absent.sweep) for name in absent.names)
+        commands = "\n".join(command(name, absent.sweep) for name in absent.names)
         kind = "sweep" if absent.sweep else "preset"
         return Missing(f"{kind} {', '.join(absent.names)}", commands)
     except store.StoreError as err:
@@ -102,16 +48,16 @@ def render(chart_id: str, dirs: Sequence[Path]) -> Shown | Missing:
 # ---------------------------------------------------------------- under/overfitting, weight decay
 
 def loss_curves(name: str, dirs: Sequence[Path]) -> Shown:
-    frame = lc.epoch_losses(_tables([name], "scalars", dirs)[name])
+    frame = lc.epoch_losses(run_tables([name], "scalars", dirs)[name])
     chart = bvc.train_test_curve_chart(frame, "epoch").properties(title=f"Train and test loss: {name}")
     return Shown(chart, frame, "Log scale: a gap between the curves is overfitting; both high is underfitting.")
 
 
 def poly_weights(name: str, dirs: Sequence[Path]) -> Shown:
-    folder = _runs([name], dirs)[name]
+    folder = run_folders([name], dirs)[name]
     checkpoint = store.load_checkpoint(folder, "final")
     if checkpoint is None:
-        raise _Absent([name])
+        raise Absent([name])
     learned = checkpoint["model"]["output.weight"].reshape(-1).tolist()   # [K=1, 1, degree+1] -> [degree+1]
     chart = bvc.weights_vs_truth_chart(learned, POLY_TRUE_WEIGHTS)
     frame = pd.DataFrame({"index": range(len(learned)), "learned": learned,
@@ -125,17 +71,17 @@ WD_PUBLISHED = {"weight-decay-0": 13.52, "weight-decay-3": 0.350}   # D2L v0.17,
 
 
 def final_by_knob(presets: dict[float, str], knob: str, log_x: bool, dirs: Sequence[Path]) -> Shown:
-    folders = _runs(list(presets.values()), dirs)
+    folders = run_folders(list(presets.values()), dirs)
     finals = {value: store.read_status(folders[name]).get("final") or {} for value, name in presets.items()}
     if not all(finals.values()):
-        raise _Absent([name for value, name in presets.items() if not finals[value]])
+        raise Absent([name for value, name in presets.items() if not finals[value]])
     frame = lc.final_losses(finals, knob)
     chart = bvc.train_test_curve_chart(frame, knob, log_x=log_x).properties(title=f"Final loss vs {knob}")
     return Shown(chart, frame, f"Read across: which {knob} keeps the test loss lowest, not the training loss?")
 
 
 def weight_norms(dirs: Sequence[Path]) -> Shown:
-    frame = lc.weight_norm_over_training(_tables(list(WD_PUBLISHED), "weights", dirs))
+    frame = lc.weight_norm_over_training(run_tables(list(WD_PUBLISHED), "weights", dirs))
     chart = lc.norm_vs_target_chart(frame, WD_PUBLISHED)
     return Shown(chart, frame, "Solid: the norm this lab measured; dashed: the textbook's number for the same lambda.")
 
@@ -144,14 +90,13 @@ def poly_decomposition(dirs: Sequence[Path]) -> Shown:
     """The Bias-Variance page's capacity sweep at the textbook's setting (100 points per training
     set, noise 0.1): bias^2 + variance + noise vs degree, with the measured test error on top."""
     name = "poly-degree-sweep"
-    runs = data.runs_named(name, dirs)
-    runs = runs[runs["state"] == "finished"] if not runs.empty else runs
+    listing = finished(name, dirs)
     knobs = {"degree": "data.degree", "n_train": "data.n_train", "noise": "data.noise_std", "members": "ensemble"}
     points = [({k: data.spec_value(spec, field) for k, field in knobs.items()}, data.load_table(folder, "bias_variance"))
-              for spec, folder in zip(runs["spec"], runs["folder"])]
+              for spec, folder in zip(listing["spec"], listing["folder"])]
     summary = bvr.sweep_summary(points)
     if summary.empty:
-        raise _Absent([name], sweep=True, postprocess=f"python -m training sweep --sweep {name}\n"
+        raise Absent([name], sweep=True, postprocess=f"python -m training sweep --sweep {name}\n"
                                                       f"python -m training predictions --name {name}")
     summary = summary.assign(per_member=summary["n_train"] // summary["members"])
     part = summary[(summary["per_member"] == summary["per_member"].max()) & (summary["noise"] == summary["noise"].min())]
@@ -163,67 +108,71 @@ def poly_decomposition(dirs: Sequence[Path]) -> Shown:
                                "the measured test error (black).")
 
 
+def wd_lambda_sweep(quantity: str, dirs: Sequence[Path]) -> Shown:
+    """The Bias-Variance page's lambda sweep: final train/test loss, or ||w||, vs lambda (members' spread)."""
+    name = "weight-decay-sweep"
+    listing = finished(name, dirs)
+    frames = []
+    for spec, folder in zip(listing["spec"], listing["folder"]):
+        lam = spec.optim.weight_decay
+        if quantity == "loss":
+            frames.append(bvr.final_scores(data.load_table(folder, "scalars")).rename(columns={"split": "series"}))
+        else:
+            norms = bvr.final_weight_norms(data.load_table(folder, "weights"))
+            frames.append(norms.rename(columns={"norm": "value"}).assign(series="||w||"))
+        frames[-1] = frames[-1].assign(**{"lambda": lam})
+    frame = lc.member_spread(pd.concat(frames, ignore_index=True), ["lambda", "series"])
+    title = "Final train and test loss vs lambda" if quantity == "loss" else "Weight norm vs lambda"
+    chart = bvc.lambda_chart(frame, "mse" if quantity == "loss" else "||w||_2", title)
+    return Shown(chart, frame, "Band: the spread over 5 members that differ only in their random start.")
+
+
 # ---------------------------------------------------------------- dropout (the Dropout page's analysis)
 
 DROPOUT_PAIR = {"no dropout": "d2l-no-dropout", "dropout": "d2l-dropout"}
 SUBNET_TABLES = ("subnet_samples", "subnet_reference", "mc_average", "unit_removal", "sparsity_hist")
 
 
-def _labelled(pair: dict[str, str], table: str, dirs: Sequence[Path]) -> dict[str, pd.DataFrame]:
-    """{label: table} for a {label: preset} pair."""
-    tables = _tables(list(pair.values()), table, dirs)
-    return {label: tables[name] for label, name in pair.items()}
-
-
-def _stored(name: str, table: str, dirs: Sequence[Path]) -> pd.DataFrame:
-    """A table the sub-network analysis stores after training; missing -> the command that makes it."""
-    folder = _runs([name], dirs)[name]
-    frame = data.load_table(folder, table)
-    if frame.empty:
-        raise _Absent([name], postprocess=f"python -m training subnetworks {folder.name}")
-    return frame
-
-
 def dropout_curves(metric: str, dirs: Sequence[Path]) -> Shown:
-    curves = dp.epoch_curves(_labelled(DROPOUT_PAIR, "scalars", dirs))
+    curves = dp.epoch_curves(labelled(DROPOUT_PAIR, "scalars", dirs))
     curves = curves[curves["metric"] == metric]
     return Shown(dc.epoch_curves_chart(curves), curves, "Dashed: the training set, solid: the test set (dropout off).")
 
 
 def dropout_gap(dirs: Sequence[Path]) -> Shown:
-    curves = dp.epoch_curves(_labelled(DROPOUT_PAIR, "scalars", dirs))
+    curves = dp.epoch_curves(labelled(DROPOUT_PAIR, "scalars", dirs))
     return Shown(dc.gap_chart(curves), curves[curves["metric"] == "accuracy"],
                  "Above zero: better on the training images than on new ones.")
 
 
 def dropout_subnets(dirs: Sequence[Path]) -> Shown:
-    samples = _stored("d2l-dropout", "subnet_samples", dirs)
-    reference = float(_stored("d2l-dropout", "subnet_reference", dirs)["accuracy"].iloc[0])
+    samples = stored("d2l-dropout", "subnet_samples", dirs)
+    reference = float(stored("d2l-dropout", "subnet_reference", dirs)["accuracy"].iloc[0])
     return Shown(dc.subnet_histogram_chart(samples, reference), samples,
                  "Each bar counts sampled sub-networks; the black line is the full network, weights scaled.")
 
 
 def dropout_mc(dirs: Sequence[Path]) -> Shown:
-    curve = _stored("d2l-dropout", "mc_average", dirs)
-    reference = float(_stored("d2l-dropout", "subnet_reference", dirs)["accuracy"].iloc[0])
+    curve = stored("d2l-dropout", "mc_average", dirs)
+    reference = float(stored("d2l-dropout", "subnet_reference", dirs)["accuracy"].iloc[0])
     return Shown(dc.mc_chart(curve, reference), curve,
                  "Srivastava et al.: around k = 50 the average matches the weight-scaled network.")
 
 
 def dropout_removal(dirs: Sequence[Path]) -> Shown:
-    frame = pd.concat([_stored(name, "unit_removal", dirs).assign(model=label)
+    frame = pd.concat([stored(name, "unit_removal", dirs).assign(model=label)
                        for label, name in DROPOUT_PAIR.items()], ignore_index=True)
     return Shown(dc.unit_removal_chart(frame), frame, "The flatter the curve, the less units depend on each other.")
 
 
 def dropout_sparsity(dirs: Sequence[Path]) -> Shown:
-    frame = pd.concat([_stored(name, "sparsity_hist", dirs).assign(model=label)
+    frame = pd.concat([stored(name, "sparsity_hist", dirs).assign(model=label)
                        for label, name in DROPOUT_PAIR.items()], ignore_index=True)
     return Shown(dc.sparsity_chart(frame), frame, "Srivastava et al. (Fig. 8): with dropout, units fire less on average.")
 
 
 def dropout_rate_sweep(dirs: Sequence[Path]) -> Shown:
-    table = _sweep("dropout-rate-sweep", {"dropout": "model.dropout", "widths": "model.widths"}, dirs)
+    table = sweep("dropout-rate-sweep", {"dropout": "model.dropout", "widths": "model.widths"}, dirs)
     finals = [(rates if isinstance(rates, tuple) else (rates,) * len(widths), final)
               for rates, widths, final in zip(table["dropout"], table["widths"], table["final"])]
     summary = dp.sweep_summary(finals)
@@ -237,12 +186,12 @@ FIG1_NOISY = {**FIG1, "noisy BN": "bn-noisy"}
 
 
 def bn_accuracy(pair: dict[str, str], look_for: str, dirs: Sequence[Path]) -> Shown:
-    frame = cs.accuracy_curves(_labelled(pair, "scalars", dirs))
+    frame = cs.accuracy_curves(labelled(pair, "scalars", dirs))
     return Shown(csc.accuracy_chart(frame), frame, csc.LOOK_FOR[look_for])
 
 
 def bn_percentiles(dirs: Sequence[Path]) -> Shown:
-    units = _labelled(FIG1, "units", dirs)
+    units = labelled(FIG1, "units", dirs)
     layer = max(units["BN"]["layer"].unique())              # the last hidden layer (hidden1..hidden9)
     unit = int(units["BN"].loc[units["BN"]["layer"] == layer, "unit"].min())
     frame = cs.unit_percentiles(units, layer, unit)
@@ -250,19 +199,19 @@ def bn_percentiles(dirs: Sequence[Path]) -> Shown:
 
 
 def bn_ics(dirs: Sequence[Path]) -> Shown:
-    frame = cs.ics_summary(_labelled(FIG1, "ics", dirs))
+    frame = cs.ics_summary(labelled(FIG1, "ics", dirs))
     return Shown(csc.ics_chart(frame), frame, csc.LOOK_FOR["ics_l2"])
 
 
 def bn_smoothness(dirs: Sequence[Path]) -> Shown:
-    frame = cs.smoothness_summary(_labelled(FIG1, "smoothness", dirs))
+    frame = cs.smoothness_summary(labelled(FIG1, "smoothness", dirs))
     return Shown(csc.smoothness_chart(frame), frame, csc.LOOK_FOR["smoothness"])
 
 
 def bn_lr_sweep(dirs: Sequence[Path]) -> Shown:
-    runs = _sweep("bn-lr-sweep", {"lr": "optim.lr", "batchnorm": "model.batchnorm"}, dirs,
+    table = sweep("bn-lr-sweep", {"lr": "optim.lr", "batchnorm": "model.batchnorm"}, dirs,
                   states=("finished", "diverged"))
-    outcomes = cs.sweep_outcomes(runs)
+    outcomes = cs.sweep_outcomes(table)
     shown = outcomes.drop(columns=["final"])
     return Shown(csc.lr_sweep_chart(shown), shown, csc.LOOK_FOR["lr_sweep"])
 
@@ -270,7 +219,7 @@ def bn_lr_sweep(dirs: Sequence[Path]) -> Shown:
 # ---------------------------------------------------------------- hyperparameter tuning
 
 def _search(name: str, label: str, dirs: Sequence[Path]) -> pd.DataFrame:
-    table = _sweep(name, {"lr": "optim.lr", "betas": "optim.betas"}, dirs)
+    table = sweep(name, {"lr": "optim.lr", "betas": "optim.betas"}, dirs)
     return pd.DataFrame({"search": label, "lr": table["lr"], "beta1": table["betas"].map(lambda betas: betas[0]),
                          "test_accuracy": table["test_accuracy"]})
 
@@ -296,6 +245,8 @@ CHARTS: dict[str, LessonChart] = {
     "wd-loss-0": LessonChart(partial(loss_curves, "weight-decay-0"), (lc.epoch_losses,)),
     "wd-loss-3": LessonChart(partial(loss_curves, "weight-decay-3"), (lc.epoch_losses,)),
     "wd-final-by-lambda": LessonChart(partial(final_by_knob, WD_PRESETS, "lambda", False), (lc.final_losses,)),
+    "wd-lambda-loss": LessonChart(partial(wd_lambda_sweep, "loss"), (bvr.final_scores, lc.member_spread, bvc.lambda_chart)),
+    "wd-lambda-norm": LessonChart(partial(wd_lambda_sweep, "norm"), (bvr.final_weight_norms, lc.member_spread)),
     "wd-norm": LessonChart(weight_norms, (lc.weight_norm_over_training, lc.norm_vs_target_chart)),
     "dropout-loss": LessonChart(partial(dropout_curves, "loss"), (dp.epoch_curves, dc.epoch_curves_chart)),
     "dropout-accuracy": LessonChart(partial(dropout_curves, "accuracy"), (dp.epoch_curves, dc.epoch_curves_chart)),

@@ -1,0 +1,95 @@
+"""Finding the runs a lesson chart needs, by preset or sweep name, in the selected caches.
+
+A builder asks for runs and tables through these helpers; anything missing raises `Absent`,
+which the registry turns into a `Missing` message naming what to build and the command.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import altair as alt
+import pandas as pd
+
+from ui import data
+
+
+@dataclass(frozen=True)
+class Shown:
+    chart: alt.TopLevelMixin
+    data: pd.DataFrame
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Missing:
+    what: str          # the presets/sweeps to build
+    command: str       # the exact CLI command(s) that build them
+
+
+class Absent(Exception):
+    """Raised inside a builder when a named run is missing; the registry turns it into Missing."""
+
+    def __init__(self, names: Sequence[str], sweep: bool = False, postprocess: str | None = None):
+        self.names, self.sweep, self.postprocess = list(names), sweep, postprocess
+
+
+def command(name: str, sweep: bool) -> str:
+    return f"python -m training sweep --sweep {name}" if sweep else f"python -m training run --preset {name}"
+
+
+def run_folders(names: Sequence[str], dirs: Sequence[Path]) -> dict[str, Path]:
+    """{preset name: its run folder} (finished preferred), or Absent naming every missing one."""
+    folders = {name: data.latest_run(name, dirs) for name in names}
+    absent = [name for name, folder in folders.items() if folder is None]
+    if absent:
+        raise Absent(absent)
+    return folders
+
+
+def run_tables(names: Sequence[str], table: str, dirs: Sequence[Path]) -> dict[str, pd.DataFrame]:
+    """One table per named run; a run that has not logged it yet counts as missing."""
+    frames = {name: data.load_table(folder, table) for name, folder in run_folders(names, dirs).items()}
+    empty = [name for name, frame in frames.items() if frame.empty]
+    if empty:
+        raise Absent(empty)
+    return frames
+
+
+def finished(name: str, dirs: Sequence[Path]) -> pd.DataFrame:
+    """The finished runs named `name` (ui.data.runs_named columns: spec, folder, status...), or Absent."""
+    listing = data.runs_named(name, dirs)
+    listing = listing[listing["state"] == "finished"] if not listing.empty else listing
+    if listing.empty:
+        raise Absent([name], sweep=True)
+    return listing
+
+
+def sweep(name: str, fields: dict[str, str], dirs: Sequence[Path],
+           states: Sequence[str] = ("finished",)) -> pd.DataFrame:
+    """One row per run of the sweep in the given states: the requested spec fields (column ->
+    dotted field), the final metrics from status.json, and the state; or Absent."""
+    listing = data.runs_named(name, dirs)
+    if listing.empty or not (listing["state"] == "finished").any():
+        raise Absent([name], sweep=True)
+    listing = listing[listing["state"].isin(states)]
+    rows = [{**{column: data.spec_value(run.spec, dotted) for column, dotted in fields.items()},
+             **(run.status.get("final") or {}), "final": run.status.get("final") or {},
+             "diverged_step": run.status.get("diverged_step"), "state": run.state} for run in listing.itertuples()]
+    return pd.DataFrame(rows).sort_values(list(fields), kind="stable").reset_index(drop=True)
+
+
+def labelled(pair: dict[str, str], table: str, dirs: Sequence[Path]) -> dict[str, pd.DataFrame]:
+    """{label: table} for a {label: preset} pair."""
+    frames = run_tables(list(pair.values()), table, dirs)
+    return {label: frames[name] for label, name in pair.items()}
+
+
+def stored(name: str, table: str, dirs: Sequence[Path]) -> pd.DataFrame:
+    """A table the sub-network analysis stores after training; missing -> the command that makes it."""
+    folder = run_folders([name], dirs)[name]
+    frame = data.load_table(folder, table)
+    if frame.empty:
+        raise Absent([name], postprocess=f"python -m training subnetworks {folder.name}")
+    return frame
