@@ -220,7 +220,12 @@ class RunWriter:
     def close(self) -> None:
         """Flush and fold the WAL back in, so a finished folder is plain files."""
         self.flush()
-        self.conn.execute("PRAGMA journal_mode = DELETE")
+        for _ in range(40):   # any open reader makes the switch fail at once (no busy wait)
+            try:
+                self.conn.execute("PRAGMA journal_mode = DELETE")
+                break
+            except sqlite3.OperationalError:
+                time.sleep(0.05)   # else the WAL stays: readers read it just as well
         self.conn.close()
 
 

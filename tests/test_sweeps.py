@@ -63,11 +63,13 @@ def test_a_field_that_does_not_exist_is_named_before_any_job_starts(cache_dir, c
 
 
 def test_launched_grid_runs_as_jobs_and_tabulates(cache_dir):
-    run_ids = sweeps.launch_sweep(BASE, sweeps.grid_points({"optim.lr": [0.003, 0.01]}), "lr-sweep", cache_dir,
-                                  slots=2)
+    points = sweeps.grid_points({"optim.lr": [0.003, 0.01]})
+    build_run(sweeps.sweep_specs(BASE, points, "lr-sweep")[0], cache_dir)   # one cache hit, one job
+    run_ids = sweeps.launch_sweep(BASE, points, "lr-sweep", cache_dir, slots=2)
+    assert store.read_status(cache_dir / run_ids[1])["state"] == "queued"
     rows = jobs.wait(run_ids, cache_dir, timeout=150)
     assert [row["state"] for row in rows.values()] == ["finished", "finished"]
-    assert all(row["sweep"] == "lr-sweep" and row["name"] == "lr-sweep" for row in rows.values())
+    assert all(row["name"] == "lr-sweep" for row in rows.values()) and rows[run_ids[1]]["sweep"] == "lr-sweep"
     table = sweeps.sweep_table("lr-sweep", [cache_dir])
     assert table.columns.tolist() == ["run_id", "optim.lr", "test_loss", "train_loss", "state", "folder"]
     assert table["optim.lr"].tolist() == [0.003, 0.01] and table["run_id"].tolist() == run_ids
