@@ -283,3 +283,14 @@ def test_full_mask_without_rescaling_is_eval_mode_for_other_architectures(extra)
     model.train()(x)                      # move the BN running statistics away from their init
     full = [torch.ones(6, dtype=torch.bool), torch.ones(5, dtype=torch.bool)]
     torch.testing.assert_close(dp.thinned_forward(model, x, full, rescale=False), dp.weight_scaled_forward(model, x))
+
+
+def test_sweep_summary_gives_the_gap_per_setting_and_charts_it():
+    finals = [((0.5, 0.5), {"train_accuracy": 0.90, "test_accuracy": 0.87}),
+              ((0.0, 0.0), {"train_accuracy": 0.97, "test_accuracy": 0.85}),
+              ((0.9, 0.9), {"state": "diverged"})]
+    summary = dp.sweep_summary(finals)
+    gap = summary[summary["split"] == "gap"]
+    assert gap["label"].tolist() == ["0/0", "0.5/0.5"] and gap["value"].tolist() == pytest.approx([0.12, 0.03])
+    charts.rate_sweep_chart(summary).to_dict()
+    charts.rate_sweep_chart(summary, "label", "rates").to_dict()
