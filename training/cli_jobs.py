@@ -106,7 +106,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
-    bars = {run_id: tqdm(total=1, position=i, desc=run_id, unit="step", dynamic_ncols=True, leave=True,
+    # the job's own progress and ETA (from status.json), not tqdm's rate: bar.n is set, not counted up
+    style = "{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} steps {postfix}"
+    bars = {run_id: tqdm(total=1, position=i, desc=run_id, bar_format=style, dynamic_ncols=True, leave=True,
                          disable=args.quiet) for i, run_id in enumerate(args.run_ids)}
 
     def show(rows: dict[str, dict]) -> None:
@@ -114,7 +116,9 @@ def cmd_wait(args: argparse.Namespace) -> int:
             bar = bars[run_id]
             bar.total = row["total_steps"] or bar.total
             bar.n = row["step"] or 0
-            bar.set_description(f"{run_id} {row['state']:<11}", refresh=False)
+            bar.set_description(f"{run_id} {row['state']}", refresh=False)
+            eta = row["eta"] if row["state"] == "running" and row["eta"] is not None else None
+            bar.set_postfix_str(f"eta {eta:.0f}s" if eta is not None else "", refresh=False)
             bar.refresh()
 
     try:

@@ -65,6 +65,8 @@ def launch(spec: RunSpec, cache_dir: Path | str | None = None, sweep: str | None
         never_started = status["state"] == "queued" and not status.get("pid")   # e.g. its launcher crashed
         if status["state"] in DONE_STATES or (status["state"] in ACTIVE_STATES and not never_started):
             return spec.run_id
+        if _live_pid(status):   # marked interrupted for a stale heartbeat, yet still alive: never two writers
+            return spec.run_id
     folder = store.create_run_folder(cache_dir, spec)
     fields = {"sweep": sweep} if sweep else {}
     _queue(folder, cache_dir, slots, **fields)
@@ -77,6 +79,9 @@ def resume(run_id: str, cache_dir: Path | str | None = None, slots: int | None =
     folder = find(run_id, cache_dir)
     status = store.read_status(folder)
     state = status["state"]
+    if state in RESUMABLE_STATES and _live_pid(status):
+        raise JobError(f"cannot resume run {run_id}: it reads {state}, but its process {status['pid']} is still "
+                       f"alive (a stale heartbeat); cancel it first")
     if state not in RESUMABLE_STATES:
         hint = {"finished": "it already finished", "diverged": f"it diverged at step {status.get('diverged_step')}",
                 "queued": "it is queued already", "running": f"it is still running (pid {status.get('pid')})"}
@@ -107,6 +112,11 @@ def _spawn(folder: Path, cache_dir: Path, slots: int) -> int:
 
 # ---------------------------------------------------------------- cancelling and watching
 
+def _live_pid(status: dict) -> int | None:
+    pid = status.get("pid")
+    return pid if pid and store.process_alive(pid) else None
+
+
 def find(run_id: str, cache_dir: Path | str | None = None) -> Path:
     cache_dir = _cache(cache_dir)
     folder = store.run_folder(cache_dir, run_id)   # validates the id before a path is built
@@ -120,7 +130,7 @@ def cancel(run_id: str, cache_dir: Path | str | None = None, wait_s: float = 10.
     Returns the status after waiting up to `wait_s` for the process to end."""
     folder = find(run_id, cache_dir)
     status = store.read_status(folder)
-    if status["state"] not in ACTIVE_STATES:
+    if status["state"] not in ACTIVE_STATES and not _live_pid(status):
         raise JobError(f"run {run_id} is not running (it is {status['state']}); nothing to cancel")
     pid = status.get("pid")
     if pid and store.process_alive(pid):
