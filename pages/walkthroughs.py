@@ -69,8 +69,9 @@ def header(lessons: list[Lesson], lesson: Lesson, number: int) -> None:
     if chosen != lesson.id:
         go_to(chosen, 1)
         st.rerun()
-    right.toggle("Presenter view", value=st.query_params.get("presenter") == "1", key="wt-presenter",
-                 on_change=set_presenter, help="Larger text and no sidebar, for a projector. In the URL too.")
+    st.session_state["wt-presenter"] = st.query_params.get("presenter") == "1"   # the URL decides
+    right.toggle("Presenter view", key="wt-presenter", on_change=set_presenter,
+                 help="Larger text and no sidebar, for a projector. In the URL too.")
     st.caption(lesson.summary)
     st.progress(number / len(lesson.steps), text=f"Step {number} of {len(lesson.steps)}")
     if lesson.intro:

@@ -256,6 +256,9 @@ def test_a_deep_link_opens_the_named_step(app):
     assert app.subheader[0].value == batchnorm.steps[2].title
     assert app.selectbox[0].value == "batchnorm"
     assert "Step 3 of" in app.get("progress")[0].proto.text
+    app.selectbox[0].set_value("tuning").run()     # another lesson starts at its first step
+    assert app.query_params["lesson"] in ("tuning", ["tuning"]) and app.query_params["step"] in ("1", ["1"])
+    assert app.subheader[0].value == next(lesson for lesson in lessons if lesson.id == "tuning").steps[0].title
 
 
 def test_a_bad_link_falls_back_with_a_note(app):
@@ -277,6 +280,9 @@ def test_presenter_view_hides_the_sidebar_and_enlarges_text(app):
     styles = [m.value for m in app.markdown if "<style>" in m.value]
     assert styles and 'stSidebar"' in styles[0] and "font-size" in styles[0]
     assert app.toggle(key="wt-presenter").value is True
+    app.toggle(key="wt-presenter").set_value(False).run()
+    assert "presenter" not in app.query_params
+    assert not [m.value for m in app.markdown if "<style>" in m.value]
 
 
 def test_a_broken_lesson_file_is_reported_and_the_others_still_work(app, monkeypatch, tmp_path):
