@@ -233,3 +233,14 @@ def test_a_writer_finishes_while_a_reader_holds_the_database_open(tmp_path):
         writer.close()
         assert reader.execute("SELECT count(*) FROM scalars").fetchone()[0] == 5
     assert store.read_table(folder, "scalars")["step"].tolist() == list(range(5))
+
+
+def test_a_stale_heartbeat_with_a_live_process_never_gets_a_second_writer(cache_dir):
+    spec = poly(epochs=2)
+    folder = store.create_run_folder(cache_dir, spec)
+    store.write_status(folder, state="running", pid=os.getpid(), heartbeat=time.time() - 3600)  # alive, silent
+    assert store.read_status(folder)["state"] == "interrupted"
+    with pytest.raises(jobs.JobError, match="still alive"):
+        jobs.resume(spec.run_id, cache_dir)
+    assert jobs.launch(spec, cache_dir) == spec.run_id        # starts nothing
+    assert store.read_status(folder)["pid"] == os.getpid() and not (folder / "job.log").exists()
