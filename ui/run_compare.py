@@ -43,11 +43,17 @@ def run_label(run) -> str:
 
 
 def _default_pick(runs: pd.DataFrame, shown_ids: list[str]) -> list[str]:
-    """Up to three finished runs from the table as filtered (any state if none finished)."""
+    """Up to three finished runs from the table as filtered (any state if none finished),
+    all on the first one's dataset: curves of different problems do not share axes."""
     shown = runs[runs["run_id"].isin(shown_ids)] if shown_ids else runs
+    if shown.empty:
+        return []
     finished = shown[shown["state"] == "finished"]
     pool = finished if not finished.empty else shown
-    return [run_label(run) for run in pool.head(3).itertuples(index=False)]
+    pool = pool.assign(_name=pool["spec"].map(lambda spec: spec.name)).sort_values(["_name", "run_id"])  # table order
+    dataset = pool.iloc[0]["spec"].data.name
+    same = pool[pool["spec"].map(lambda spec: spec.data.name == dataset)]
+    return [run_label(run) for run in same.head(3).itertuples(index=False)]
 
 
 def _tables(keys: tuple, table: str) -> dict[str, pd.DataFrame]:
