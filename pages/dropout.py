@@ -86,11 +86,14 @@ else:
     model = trained_model(str(dropout_folder), _stamp(dropout_folder, "final"))
     rates, widths = dp.layer_rates(model), dp.layer_widths(model)
     x_sub, y_sub = subset
+    stored = st.session_state.get(SAMPLES_KEY)
+    if stored and stored[0]["run"] != dropout_folder.name:   # another source was picked: start over
+        del st.session_state[SAMPLES_KEY]
     if st.button("Sample a sub-network", icon=":material/casino:", key="dropout_sample") or SAMPLES_KEY not in st.session_state:
         seed = st.session_state.get(SEED_KEY, -1) + 1
         masks = dp.sample_mask(rates, widths, torch.Generator().manual_seed(seed))
         acc = float(dp.accuracy(dp.thinned_forward(model, x_sub, masks), y_sub))
-        record = {"sample": seed, "masks": [m.tolist() for m in masks], "accuracy": acc}
+        record = {"run": dropout_folder.name, "sample": seed, "masks": [m.tolist() for m in masks], "accuracy": acc}
         st.session_state[SEED_KEY] = seed
         st.session_state[SAMPLES_KEY] = [record, *st.session_state.get(SAMPLES_KEY, [])][:SAMPLES_KEPT]
     latest = st.session_state[SAMPLES_KEY][0]
