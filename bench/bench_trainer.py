@@ -123,7 +123,8 @@ def our_trainer(epochs: int, device: torch.device) -> dict:
 
 
 def _torchvision_root(tmp: Path) -> Path:
-    """torchvision's layout <root>/FashionMNIST/raw/ holding the same IDX files, so it never downloads."""
+    """torchvision's layout <root>/FashionMNIST/raw/ holding the same IDX files, so it never downloads
+    (.gz files are unpacked: torchvision checks for the unzipped names before reading)."""
     raw = tmp / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
     for path in fashion_mnist.locate(None, download=False).values():

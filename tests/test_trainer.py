@@ -110,7 +110,8 @@ def test_cli_run_twice_is_a_cache_hit_and_list_show_read_it(cache_dir, capsys):
     code, out, _ = _run_cli(capsys, "list", "--json", "--cache-dir", str(cache_dir))
     listing = json.loads(out)
     assert code == 0 and listing["problems"] == []
-    assert [(r["run_id"], r["state"], r["name"]) for r in listing["runs"]] == [(run_id, "finished", "polynomial-degree3")]
+    runs = [(r["run_id"], r["state"], r["name"]) for r in listing["runs"]]
+    assert runs == [(run_id, "finished", "polynomial-degree3")]
     code, out, _ = _run_cli(capsys, "show", run_id, "--json", "--cache-dir", str(cache_dir))
     shown = json.loads(out)
     assert code == 0 and shown["status"]["state"] == "finished" and shown["spec"]["epochs"] == 3
