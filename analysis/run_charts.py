@@ -125,11 +125,13 @@ def ridgeline_chart(ridges: pd.DataFrame, height: int = 320) -> alt.Chart:
         facet=alt.Facet("layer:N", title=None), columns=4)
 
 
-def thumbnail_chart(frame: pd.DataFrame, y_title: str) -> alt.Chart:
-    """A small chart for the Home page: `value` against `x`, one line per `series`."""
+def thumbnail_chart(frame: pd.DataFrame, y_title: str, log_y: bool = False) -> alt.Chart:
+    """A small chart for the Home page: `value` against `x`, one line per `series`.
+    log_y suits losses, which fall by orders of magnitude."""
+    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
     return alt.Chart(frame).mark_line().encode(
         x=alt.X("x:Q", title="step"),
-        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False)),
+        y=alt.Y("value:Q", title=f"{y_title} (log)" if log_y else y_title, scale=scale),
         color=alt.Color("series:N", title=None, legend=alt.Legend(labelLimit=140)),
         tooltip=_tips(("series", "nominal"), ("x", "quantitative"), ("value", "quantitative", ".3f")),
     ).properties(height=150)

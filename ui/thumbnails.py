@@ -36,7 +36,9 @@ def _thumbnail_spec(thumb: Thumbnail, keys: tuple) -> tuple[dict | None, pd.Data
     if frame.empty:
         return None, frame
     title = f"{thumb.split} {thumb.metric}" if len(keys) > 1 else thumb.metric
-    return vega_lite_spec(run_charts.thumbnail_chart(frame, title)), frame
+    values = frame["value"]   # a log axis only when the loss falls by orders of magnitude
+    log_y = thumb.metric == "loss" and bool((values > 0).all()) and values.max() > 20 * values.min()
+    return vega_lite_spec(run_charts.thumbnail_chart(frame, title, log_y)), frame
 
 
 def _demo_keys(thumb: Thumbnail) -> tuple:
