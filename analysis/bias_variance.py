@@ -70,12 +70,14 @@ def regression_decomposition(predictions, truth, noise_var: float, y_test=None) 
         raise ValueError(f"predictions must be [K, n_test] matching truth [{f.shape[-1]}], "
                          f"got {preds.shape}")
     _require_members(preds.shape[0])
+    k = preds.shape[0]
     mean_pred = preds.mean(axis=0)                                  # [n_test]
-    # Plug-in bias^2 of the mean prediction; it overestimates (E f - f)^2 by var/K,
-    # which is negligible for the K used here (hundreds to thousands).
-    bias2 = float(np.mean((mean_pred - f) ** 2))
     # ddof=1: unbiased estimate of Var_D[f_D(x)] from K draws of the training set.
     variance = float(np.mean(preds.var(axis=0, ddof=1)))
+    # The plug-in (mean_pred - f)^2 overestimates (E f - f)^2 by variance / K; subtracting
+    # it makes bias^2 unbiased (it can dip below 0 when the bias is ~0) and makes
+    # bias^2 + variance equal mean_k (f_k - f)^2 exactly, which matters for small K.
+    bias2 = float(np.mean((mean_pred - f) ** 2)) - variance / k
     out = {"bias2": bias2, "variance": variance, "noise": float(noise_var),
            "expected_test_mse": bias2 + variance + float(noise_var)}
     if y_test is not None:

@@ -50,7 +50,9 @@ def stacked_decomposition_chart(df: pd.DataFrame, knob: str, test_error: pd.Data
         opacity=alt.condition(pick, alt.value(0.85), alt.value(0.15)),
         tooltip=[alt.Tooltip(f"{knob}:Q"), "component:N", alt.Tooltip("value:Q", format=".4g")],
     ).transform_calculate(
-        component_rank=f"indexof({present!r}, datum.component)"
+        # Stacked from the bottom: noise (a floor), variance, bias^2. When the y axis is cut,
+        # what shows at the top is the component that dominates there.
+        component_rank=f"indexof({present[::-1]!r}, datum.component)"
     ).add_params(pick)
     layers = [area]
     if test_error is not None and len(test_error):
