@@ -42,7 +42,8 @@ def stacked_decomposition_chart(df: pd.DataFrame, knob: str, test_error: pd.Data
     y_scale = alt.Scale(domain=[0, y_max]) if y_max else alt.Scale()
     present = [c for c in COMPONENT_ORDER if c in set(df["component"])]
     pick = alt.selection_point(fields=["component"], bind="legend")
-    area = alt.Chart(df).mark_area(opacity=0.85, interpolate="monotone", clip=True).encode(
+    df = df.assign(value=df["value"].clip(lower=0))   # a stack cannot hold an estimate below 0
+    area = alt.Chart(df).mark_area(opacity=0.85, clip=True).encode(
         x=_x(knob, log_x),
         y=alt.Y("value:Q", stack="zero", title="squared error", scale=y_scale),
         color=alt.Color("component:N", scale=_scale(present), sort=present, title="component"),
@@ -118,10 +119,15 @@ def components_log_chart(df: pd.DataFrame, knob: str, test_error: pd.DataFrame |
     if test_error is not None and len(test_error):
         parts = pd.concat([parts, test_error.assign(curve="test error")[[knob, "curve", "value"]]])
     curves = [c for c in [*COMPONENT_ORDER, "test error"] if c in set(parts["curve"])]
+    # An unbiased bias^2 estimate can be <= 0 (bias within sampling error of 0): it has no
+    # place on a log axis, so the line breaks there instead of bridging the gap.
+    parts = parts.sort_values(["curve", knob])
+    parts = parts.assign(segment=parts.groupby("curve")["value"].transform(lambda v: (v <= 0).cumsum()))
     return alt.Chart(parts[parts["value"] > 0]).mark_line(point=True).encode(
         x=_x(knob, log_x),
         y=alt.Y("value:Q", scale=alt.Scale(type="log"), title="squared error (log)"),
         color=alt.Color("curve:N", scale=_scale(curves), sort=curves, title=None),
+        detail="segment:N",
         tooltip=[alt.Tooltip(f"{knob}:Q"), "curve:N", alt.Tooltip("value:Q", format=".4g")],
     ).properties(title="The components on a log scale")
 

@@ -147,7 +147,9 @@ def show_degree_sweep(part: pd.DataFrame, key: str) -> None:
                        "the variance runs off the chart.")
     show_code(bvr.decompose_run, bv.regression_decomposition)
     show_chart(charts.components_log_chart(comps, "degree", total), comps, f"{key}-log",
-               caption="Look at the crossing: bias^2 falls and variance rises with degree.")
+               caption="Look at the crossing: bias^2 falls and variance rises with degree. Gaps in bias^2 are "
+                       "estimates <= 0 (zero within sampling error); past degree ~15 the tiny x^i/i! columns fall "
+                       "below the solver's rank cutoff, so the fits stop changing.")
     show_code(charts.components_log_chart)
 
 
