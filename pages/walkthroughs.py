@@ -130,6 +130,13 @@ def try_it(step: Step) -> None:
                 st.caption(f"Open the {title} page from the navigation.")
 
 
+def share_link(lesson_id: str, number: int) -> str:
+    """This page's address with the step in it (just the query string when the address is unknown)."""
+    query = f"?lesson={lesson_id}&step={number}"
+    base = (st.context.url or "").split("?")[0]
+    return f"{base}{query}" if base.startswith("http") else query
+
+
 def show_step(lesson: Lesson, number: int) -> None:
     step = lesson.steps[number - 1]
     key = f"wt-{lesson.id}-{number}"
@@ -146,7 +153,7 @@ def show_step(lesson: Lesson, number: int) -> None:
     show_step_chart(step, key)
     st.markdown(step.explanation)
     try_it(step)
-    st.caption(f"Link to this step: `?lesson={lesson.id}&step={number}`")
+    st.caption(f"Link to this step: `{share_link(lesson.id, number)}`")
 
 
 def report_problems(problems) -> None:
