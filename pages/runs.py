@@ -4,7 +4,7 @@ import streamlit as st
 from ui.data import all_runs, dedupe_runs
 from ui.run_compare import render_compare
 from ui.run_launch import render_launch_form
-from ui.run_live import render_live, render_manage
+from ui.run_live import render_live, render_manage, render_problems
 from ui.run_table import render_table
 from ui.sources import read_only, selected_dirs
 
@@ -19,10 +19,7 @@ if not read_only():
 st.subheader("Live jobs")
 render_live(runs)
 
-if problems:
-    with st.expander(f":material/warning: {len(problems)} run folder(s) cannot be read and are left out"):
-        for problem in problems:
-            st.markdown(f"- `{problem}`")
+render_problems(problems, every_copy)
 
 if runs.empty:
     st.info("No runs in the selected sources yet ("

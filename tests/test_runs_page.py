@@ -124,6 +124,9 @@ def test_corrupt_folders_are_listed_by_name_and_the_rest_still_works(page, app_d
     assert not page.exception
     assert "cccccccccccc: metrics.sqlite is unreadable" in texts(page.warning)
     assert len(page.get(CHART)) == 2   # the readable run is still compared
+    page.checkbox(key="delete-broken-sure").check().run()
+    page.button(key="delete-broken").click().run()
+    assert not garbage_status.exists() and not no_spec.exists() and garbage_db.exists()  # listed: not "unreadable"
 
 
 # ---------------------------------------------------------------- launching and live jobs

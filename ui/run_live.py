@@ -17,7 +17,7 @@ import streamlit as st
 from cache import store
 from ui.data import all_runs
 from ui.messages import diverged_run
-from ui.sources import is_user_run, read_only, selected_dirs
+from ui.sources import is_user_run, read_only, selected_dirs, user_dir
 
 ACTIVE = ("queued", "running")
 RESUMABLE = ("interrupted", "cancelled", "failed")
@@ -139,3 +139,30 @@ def render_manage(runs: pd.DataFrame) -> None:
         st.caption("Demo runs are read-only; copy the spec to train your own.")
     with st.expander("status.json"):
         st.json({**run.status, "age_s": round(time.time() - (run.status.get("heartbeat") or time.time()), 1)})
+
+
+# ---------------------------------------------------------------- folders the store cannot read
+
+def unreadable_user_folders(every_copy: pd.DataFrame) -> list[Path]:
+    """Folders in my cache that are not in the listing: the store refused them."""
+    listed = {Path(folder).resolve() for folder in every_copy["folder"]} if not every_copy.empty else set()
+    return [f for f in store.iter_run_folders(user_dir()) if f.resolve() not in listed]
+
+
+def _delete_all(folders: list[Path]) -> None:
+    for folder in folders:
+        _delete(folder)
+
+
+def render_problems(problems: list[str], every_copy: pd.DataFrame) -> None:
+    """Say which folders cannot be read and why; offer to remove the ones in my cache."""
+    if not problems:
+        return
+    with st.expander(f":material/warning: {len(problems)} run folder(s) cannot be read and are left out"):
+        for problem in problems:
+            st.markdown(f"- `{problem}`")
+        broken = unreadable_user_folders(every_copy)
+        if broken and not read_only():
+            sure = st.checkbox(f"Delete the {len(broken)} unreadable folder(s) in my cache", key="delete-broken-sure")
+            st.button("Delete unreadable", key="delete-broken", icon=":material/delete_sweep:", disabled=not sure,
+                      on_click=_delete_all, args=(broken,))
