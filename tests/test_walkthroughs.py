@@ -79,6 +79,12 @@ def test_every_shipped_lesson_loads_and_every_chart_resolves():
             assert step.options and 0 <= step.answer < len(step.options), where
 
 
+def test_the_format_documentation_lists_every_chart_id():
+    readme = (Path(loader.__file__).parent / "README.md").read_text()
+    ids = set(re.findall(r"`([a-z0-9]+(?:-[a-z0-9]+)+)`", readme))
+    assert set(lesson_charts.CHARTS) <= ids, set(lesson_charts.CHARTS) - ids
+
+
 GOOD = """---
 id: sample
 title: A sample lesson
