@@ -73,7 +73,9 @@ def test_degree_sweep_bias_falls_and_variance_rises(cache_dir):
     folder = build_run(degree_spec(3), cache_dir)
     stored = bvr.summary_dict(store.read_table(folder, "bias_variance"))
     assert stored["classical"]["bias2"] == pytest.approx(results[3]["bias2"])
-    assert len(store.read_table(folder, "learned_weights")) == 24 * 4
+    stored_w = store.read_table(folder, "learned_weights")
+    assert list(stored_w["feature"]) == [0, 1, 2, 3] and set(stored_w["member"]) == {0}
+    np.testing.assert_allclose(stored_w["value"], member_predictions(folder)["weights"][0])
 
 
 def test_width_run_yang_decomposition_and_errors(cache_dir):

@@ -5,7 +5,8 @@ trainer only logs mean scores. `store_predictions(folder)` reloads checkpoints/f
 scores every member (softmax probabilities for classification, outputs for regression),
 and writes two small tables into metrics.sqlite:
   bias_variance(estimator, quantity, value)   the decompositions (analysis.bias_variance_runs)
-  learned_weights(member, feature, value)      linear models only: the fitted weights
+  learned_weights(member, feature, value)      linear models only: member 0's fitted weights
+                                               (the fit the page draws; all members would bloat the cache)
 Optionally the predictions themselves go to predictions.npz (float16), for re-analysis;
 off by default since the demo cache must stay small.
 """
@@ -24,7 +25,6 @@ from training.models import build_model
 from training.trainer import member_indices, member_seeds
 
 MAX_TEST = 2000                   # a fixed test subset: the first MAX_TEST test examples
-MAX_STORED_WEIGHTS = 2000         # K * features above this: learned weights are not stored
 LESSON = "bias-variance"
 
 
@@ -65,10 +65,9 @@ def store_predictions(folder: Path, keep_file: bool = False, max_test: int = MAX
         for table in ("bias_variance", "learned_weights"):
             writer.conn.execute(f'DROP TABLE IF EXISTS "{table}"')
         writer.log("bias_variance", summary_rows(result))
-        weights = pred.get("weights")
-        if weights is not None and weights.size <= MAX_STORED_WEIGHTS:
-            writer.log("learned_weights", [{"member": k, "feature": i, "value": float(v)}
-                                           for k, row in enumerate(weights) for i, v in enumerate(row)])
+        if pred.get("weights") is not None:
+            writer.log("learned_weights", [{"member": 0, "feature": i, "value": float(v)}
+                                           for i, v in enumerate(pred["weights"][0])])
     finally:
         writer.close()
     if keep_file:
