@@ -244,6 +244,8 @@ def test_walk_every_step_of_every_lesson(app):
             verdicts = [e.value for e in app.success] + [e.value for e in app.error]
             assert any(step.options[step.answer] in text for text in verdicts), (lesson.id, number)
             assert any(step.explanation[:40] in m.value for m in app.markdown), (lesson.id, number)
+            links = [link.proto.page for link in app.get("page_link")]
+            assert Path(loader.PAGES[step.page]).stem in links, (lesson.id, number, links)   # the page's URL path
             if step.compare:
                 app.segmented_control(key=f"{key}-compare").set_value(step.compare[-1][0]).run()
                 assert not app.exception, (lesson.id, number, app.exception)
