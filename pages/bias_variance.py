@@ -15,7 +15,7 @@ from training.datasets import load_dataset
 from ui.charts import show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
-from ui.messages import missing_runs
+from ui.messages import diverged_run, missing_runs
 
 TEXTBOOK = {"degree 3: a good fit": "polynomial-degree3", "degree 1: underfitting": "polynomial-degree1",
             "degree 19: overfitting": "polynomial-degree19"}
@@ -50,13 +50,18 @@ def textbook_fit(name: str) -> None:
     if folder is None:
         missing_runs(f"preset {name}", f"python -m training run --preset {name}")
         return
-    spec = store.read_spec(Path(folder))
-    data = load_dataset(spec.data)
+    spec, status = store.read_spec(Path(folder)), store.read_status(Path(folder))
+    if status["state"] == "diverged":
+        diverged_run(name, status)
     weights = _learned_weights(Path(folder))
-    curves = pd.concat([pd.DataFrame({"x": X_GRID, "curve": "true", "y": bv.true_polynomial(X_GRID)}),
-                        pd.DataFrame({"x": X_GRID, "curve": f"SGD fit, degree {spec.data.degree}",
-                                      "y": bv.polynomial_features(X_GRID, spec.data.degree) @ weights})])
-    show_fit(curves, _points(data.x_train_1d, data.y_train, data.x_test_1d, data.y_test), weights, f"fit-{name}")
+    if weights is None:
+        st.info(f"{name} has no final weights (state: {status['state']}); its loss curves follow.")
+    else:
+        data = load_dataset(spec.data)
+        curves = pd.concat([pd.DataFrame({"x": X_GRID, "curve": "true", "y": bv.true_polynomial(X_GRID)}),
+                            pd.DataFrame({"x": X_GRID, "curve": f"SGD fit, degree {spec.data.degree}",
+                                          "y": bv.polynomial_features(X_GRID, spec.data.degree) @ weights})])
+        show_fit(curves, _points(data.x_train_1d, data.y_train, data.x_test_1d, data.y_test), weights, f"fit-{name}")
     scalars = load_table(folder, "scalars")
     epochs = scalars[(scalars["kind"] == "epoch") & (scalars["metric"] == "loss")
                      & scalars["split"].isin(["train_batch", "test"])]
@@ -67,11 +72,13 @@ def textbook_fit(name: str) -> None:
     show_code(charts.train_test_curve_chart)
 
 
-def _learned_weights(folder: Path) -> np.ndarray:
+def _learned_weights(folder: Path) -> np.ndarray | None:
+    """Member 0's fitted weights: the stored table, else the final checkpoint, else None."""
     table = load_table(folder, "learned_weights")
     if not table.empty:
         return table[table["member"] == 0].sort_values("feature")["value"].to_numpy()
-    return store.load_checkpoint(folder, "final")["model"]["output.weight"][0, 0].double().numpy()
+    final = store.load_checkpoint(folder, "final")
+    return None if final is None else final["model"]["output.weight"][0, 0].double().numpy()
 
 
 def _points(x_train, y_train, x_test, y_test) -> pd.DataFrame:
