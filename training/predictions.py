@@ -108,7 +108,11 @@ def cmd_predictions(args) -> int:
     for folder in folders:
         result = store_predictions(folder, keep_file=args.keep)
         shown = {e: {q: round(v, 4) for q, v in d.items()} for e, d in result.items() if e != "scores"}
-        print(f"{folder.name}: {result['scores']} {shown}")
+        spec = store.read_spec(folder)
+        label = (f"{spec.name} widths={list(spec.model.widths)} degree={spec.data.degree} n_train={spec.data.n_train} "
+                 f"label_noise={spec.data.label_noise} noise_std={spec.data.noise_std} wd={spec.optim.weight_decay}")
+        scores = {q: round(v, 4) for q, v in result["scores"].items()}
+        print(f"{folder.name} {label}\n  scores {scores}\n  {shown}")
     return 0
 
 

@@ -7,7 +7,10 @@ Degree sweep: the members are fitted by the closed-form least-squares solver
 (optim.name "lstsq"), not SGD. SGD on x^i/i! features barely moves the high-order
 weights within any sane epoch budget (their gradients are tiny), so it never reaches the
 least-squares fit the classical U-curve is about; the textbook's SGD runs stay in
-core.py (polynomial-degree3/1/19) and the page shows them separately.
+core.py (polynomial-degree3/1/19) and the page shows them separately. Test inputs
+reach |x| ~ 3, so high-degree fits extrapolate wildly: variance grows by orders of
+magnitude (the page uses a log axis and a cut stack); past degree ~15 the x^i/i!
+columns fall below lstsq's rank cutoff and the fits stop changing.
 
 Width sweep: Yang et al. 2020's Fashion-MNIST setup (784-width-10, no biases, ReLU,
 softmax + squared error, SGD lr 0.1 momentum 0.9 wd 1e-5, batch 128, N = 5 disjoint
