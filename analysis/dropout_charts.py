@@ -100,7 +100,8 @@ def mc_chart(curve: pd.DataFrame, reference: float) -> alt.LayerChart:
     """MC-averaged accuracy vs k (log x) with a +-1 std band over repeats, and the weight-scaling line."""
     summary = curve.groupby("k")["accuracy"].agg(["mean", "std"]).fillna(0.0).reset_index()
     summary["lo"], summary["hi"] = summary["mean"] - summary["std"], summary["mean"] + summary["std"]
-    x = alt.X("k:Q", scale=alt.Scale(type="log"), title="sub-networks averaged (k)")
+    x = alt.X("k:Q", scale=alt.Scale(type="log", domain=[1, int(summary["k"].max())], nice=False),
+              title="sub-networks averaged (k)")
     band = alt.Chart(summary).mark_area(opacity=0.25, color=PALETTE["dropout"]).encode(
         x=x, y=alt.Y("lo:Q", scale=alt.Scale(zero=False), title="test accuracy"), y2="hi:Q")
     line = alt.Chart(summary).mark_line(point=True, color=PALETTE["dropout"]).encode(
