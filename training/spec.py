@@ -99,7 +99,8 @@ class ModelSpec(_Frozen):
 
 
 class OptimSpec(_Frozen):
-    # "lstsq": linear models only; the (ridge) least-squares solution in closed form, no SGD.
+    # "lstsq": the (ridge) least-squares solution in closed form, no SGD: linear models, or a
+    # one-hidden-layer mlp whose hidden layer keeps its random init (training/closed_form.py).
     name: Literal["sgd", "adam", "lstsq"] = "sgd"
     lr: float = Field(default=0.1, gt=0.0, le=100.0)
     momentum: float = Field(default=0.0, ge=0.0, lt=1.0)
@@ -147,9 +148,14 @@ class RunSpec(_Frozen):
 
     @model_validator(mode="after")
     def _closed_form_needs_linear_mse(self) -> "RunSpec":
-        if self.optim.name == "lstsq" and (self.model.kind != "linear" or self.loss != "mse"):
-            raise ValueError(f"optim.name: 'lstsq' solves a linear model under mse in closed form; "
-                             f"got model.kind={self.model.kind!r}, loss={self.loss!r}")
+        m = self.model
+        # An mlp qualifies as random features: one hidden layer kept at its init, nothing stochastic.
+        random_features = (m.kind == "mlp" and len(m.widths) == 1 and m.batchnorm == "none"
+                           and not m.input_batchnorm and not any(m.dropout_rates))
+        if self.optim.name == "lstsq" and (not (m.kind == "linear" or random_features) or self.loss != "mse"):
+            raise ValueError(f"optim.name: 'lstsq' solves a linear model, or an mlp with one hidden layer and "
+                             f"no BN/dropout (random features), under mse in closed form; got model.kind="
+                             f"{m.kind!r}, widths={list(m.widths)}, batchnorm={m.batchnorm!r}, loss={self.loss!r}")
         return self
 
     def to_json(self) -> str:

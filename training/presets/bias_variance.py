@@ -19,6 +19,14 @@ width n * classes / (784 + 10) ~ 6), 2000 test images, 150 epochs. Scores logged
 training use only `eval_max` examples to keep the CPU budget; the page's numbers come
 from `python -m training predictions` (training/predictions.py), which scores every
 member on the whole test subset.
+
+Random-features sweeps (Belkin et al. 2019, Nakkiran 2019): the same 784-width-10 ReLU
+network, but the hidden layer keeps its random init and the output layer is the
+minimum-norm least-squares fit to the one-hot labels (optim "lstsq",
+training/closed_form.py). With 500 images per member the interpolation threshold is
+width = 500 (features = examples); the grid doubles from 500/32 to 8 x 500, with extra
+points near the threshold, so 500 has neighbours at 125 and 2000. Closed form: the whole
+sweep takes seconds, not hours.
 """
 from training.presets.base import Sweep
 
@@ -30,6 +38,7 @@ WIDTHS = tuple(2 ** i for i in range(1, 11))          # 2 .. 1024
 OVERLAY_WIDTHS = (2, 8, 32, 128, 512)                 # factor-4 steps: a third of the cost
 WIDTH_MEMBERS, WIDTH_PER_MEMBER = 5, 500
 WIDTH_EPOCHS = 150
+RF_WIDTHS = (16, 31, 62, 125, 250, 350, 420, 500, 600, 700, 1000, 2000, 4000)
 
 POLY_ENSEMBLE = {
     "data": {"name": "polynomial", "n_test": 500},
@@ -55,6 +64,12 @@ YANG_MLP = {
     "batch_size": 128, "epochs": WIDTH_EPOCHS, "probe_every": 100_000,
     "probes": {"activations": False, "weights": False, "eval_max": 200},
     "ensemble": WIDTH_MEMBERS, "ensemble_data": "disjoint", "checkpoint_every_epoch": False,
+}
+
+
+RANDOM_FEATURES = {
+    **YANG_MLP, "optim": {"name": "lstsq"}, "epochs": 1, "batch_size": WIDTH_PER_MEMBER, "probe_every": 2,
+    "probes": {"activations": False, "weights": False, "eval_max": 2000},
 }
 
 
@@ -95,6 +110,13 @@ SWEEPS = {s.name: s for s in (
           "the noisy width sweep with weight decay 5e-4 instead of 1e-5 (overlay, every other width)",
           "bias-variance", _with(YANG_MLP, data={"label_noise": 0.2}, optim={"weight_decay": 5e-4}),
           {"model.widths": _widths(OVERLAY_WIDTHS)}),
+    Sweep("width-sweep-rf",
+          "random ReLU features + minimum-norm least squares on Fashion-MNIST, width 16-4000, "
+          "5 x 500 disjoint images, clean labels (closed form)",
+          "bias-variance", RANDOM_FEATURES, {"model.widths": _widths(RF_WIDTHS)}),
+    Sweep("width-sweep-rf-noisy",
+          "the random-features sweep with 20% label noise: the double-descent peak at width = 500",
+          "bias-variance", _with(RANDOM_FEATURES, data={"label_noise": 0.2}), {"model.widths": _widths(RF_WIDTHS)}),
 )}
 
 PRESETS: dict = {}
