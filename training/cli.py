@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -140,7 +141,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_precompute(args: argparse.Namespace) -> int:
     from training.precompute import precompute
 
-    summary = precompute(args.cache_dir, names=args.only, prune=args.prune)
+    summary = precompute(args.cache_dir, names=args.only, prune=args.prune, workers=args.workers)
     print(json.dumps(summary, indent=1))
     return 0
 
@@ -159,6 +160,8 @@ def add_demo_commands(sub) -> None:
     pre = sub.add_parser("precompute", help="build the demo cache (cache/demo) from every preset and sweep")
     pre.add_argument("--only", nargs="+", metavar="NAME", help="only these presets/sweeps")
     pre.add_argument("--prune", action="store_true", help="delete demo runs no preset or sweep asks for")
+    pre.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                     help="runs trained side by side, one torch thread each (default: the number of cores)")
     pre.set_defaults(func=cmd_precompute)
     check = sub.add_parser("check-demo", help="say what in the demo cache is missing or stale")
     check.set_defaults(func=cmd_check_demo)

@@ -93,15 +93,40 @@ def folder_size_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
-def precompute(cache_dir: Path | None = None, names: list[str] | None = None, prune: bool = False) -> dict:
+def _build_in_worker(run: DemoRun, cache_dir: Path) -> str:
+    """One torch thread per worker: the demo models are small, and N single-threaded
+    workers on N cores beat one N-threaded trainer (no thread oversubscription)."""
+    import torch
+
+    torch.set_num_threads(1)
+    return build_one(run, cache_dir)
+
+
+def _build_all(runs: list[DemoRun], cache_dir: Path, workers: int) -> dict[str, int]:
+    states: dict[str, int] = {}
+    bar = tqdm(total=len(runs), desc="demo runs", unit="run", dynamic_ncols=True)
+    if workers <= 1:
+        results = (build_one(run, cache_dir) for run in runs)
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        results = pool.map(_build_in_worker, runs, [cache_dir] * len(runs))
+    for state in results:
+        states[state] = states.get(state, 0) + 1
+        bar.update()
+    bar.close()
+    return states
+
+
+def precompute(cache_dir: Path | None = None, names: list[str] | None = None, prune: bool = False,
+               workers: int = 1) -> dict:
     cache_dir = Path(cache_dir or store.DEMO_DIR)
     cache_dir.mkdir(parents=True, exist_ok=True)
     runs = demo_runs(names)
     started = time.time()
-    states: dict[str, int] = {}
-    for run in tqdm(runs, desc="demo runs", unit="run", dynamic_ncols=True):
-        state = build_one(run, cache_dir)
-        states[state] = states.get(state, 0) + 1
+    states = _build_all(runs, cache_dir, workers)
     removed = prune_stale(cache_dir, {r.spec.run_id for r in demo_runs()}) if prune else []
     return {"runs": len(runs), "states": states, "seconds": round(time.time() - started, 1),
             "size_mb": round(folder_size_mb(cache_dir), 2), "removed": removed, "cache_dir": str(cache_dir)}
