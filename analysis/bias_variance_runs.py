@@ -33,7 +33,8 @@ def decompose_run(pred: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     """One ensemble run's decompositions, {estimator: {quantity: value}}.
 
     pred (from training.predictions.member_predictions): task; test [K, n] (regression)
-    or [K, n, C] softmax (classification); y_test [n]; y_test_clean and noise_var
+    or [K, n, C] softmax (classification), optionally test_raw [K, n, C] (raw outputs
+    of closed-form fits); y_test [n]; y_test_clean and noise_var
     (regression); train_loss / train_error [K] on each member's own training data.
     """
     test = _np(pred["test"])
@@ -52,6 +53,8 @@ def decompose_run(pred: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     onehot = np.eye(test.shape[-1])[labels]
     out["yang-mse"] = yang_mse_decomposition(test, onehot)
     out["yang-ce"] = yang_ce_decomposition(test, labels)
+    if pred.get("test_raw") is not None:     # closed-form fits: their own loss, raw outputs vs one-hot
+        out["yang-mse-raw"] = yang_mse_decomposition(_np(pred["test_raw"]), onehot)
     out["scores"].update(classification_errors(test, labels))
     out["scores"]["test_loss"] = out["yang-mse"]["risk"]
     return out

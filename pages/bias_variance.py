@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -24,6 +25,7 @@ PUBLISHED_NORMS = {0.0: {"D2L from scratch": 13.52, "D2L concise": 14.19},
                    3.0: {"D2L from scratch": 0.350, "D2L concise": 0.440}}
 WIDTH_SWEEPS = {"width-sweep": "0% label noise", "width-sweep-noisy": "20% label noise",
                 "width-sweep-noisy-dropout": "20% + dropout 0.5", "width-sweep-noisy-wd": "20% + weight decay 5e-4"}
+RF_SWEEPS = {"width-sweep-rf": "0% label noise", "width-sweep-rf-noisy": "20% label noise"}
 X_GRID = np.linspace(-3.0, 3.0, 241)
 
 
@@ -286,6 +288,57 @@ def inspect_width(summary: pd.DataFrame) -> None:
     st.dataframe(rows.pivot_table(index=["estimator", "quantity"], columns="variant", values="value"))
 
 
+def random_features() -> None:
+    """Random ReLU features + minimum-norm least squares: the closed-form double descent."""
+    frames = [decomposed_sweep(name, {"width": "model.widths"}).assign(variant=label)
+              for name, label in RF_SWEEPS.items()]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        missing_runs("sweeps width-sweep-rf and width-sweep-rf-noisy (closed form: seconds)",
+                     "\n".join(sweep_command(name) for name in RF_SWEEPS))
+        return
+    summary = pd.concat(frames, ignore_index=True)
+    spec = next(s for name in RF_SWEEPS for s in runs_named(name).get("spec", []))
+    per_member = spec.data.n_train // spec.ensemble
+    rule = alt.Chart(pd.DataFrame({"width": [per_member]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
+        x="width:Q", tooltip=[alt.Tooltip("width:Q", title="interpolation threshold")])
+    errors = _with_variant(summary, "scores", ["train_error", "test_error"])
+    errors["series"] = errors["quantity"].map({"train_error": "train error", "test_error": "test error"})
+    show_chart(charts.width_chart(errors, "error (1 - accuracy)", "Random features: train and test error vs width")
+               + rule, errors, "rf-errors",
+               caption=f"Look at the dashed rule (width = {per_member} = training images per model): the training "
+                       "error hits zero there and the test error peaks, then falls again as width grows.")
+    show_code(bvr.decompose_run, bvr.classification_errors)
+    peaks = rf_peaks(errors)
+    if peaks.empty:
+        st.caption("No peak check: no width has neighbours at /4 and x4 in these sweeps.")
+    else:
+        st.dataframe(peaks, hide_index=True)
+    estimator = "yang-mse-raw" if "yang-mse-raw" in set(summary["estimator"]) else "yang-mse"
+    comps = _with_variant(summary, estimator, ["bias2", "variance"])
+    comps["series"] = comps["quantity"].map({"bias2": "bias^2", "variance": "variance"})
+    chart = charts.width_chart(comps, "squared error (log)", "Random features: bias^2 and variance vs width (Yang et al.)")
+    show_chart(chart.encode(y=alt.Y("value:Q", scale=alt.Scale(type="log"), title="squared error (log)")) + rule,
+               comps, "rf-decomposition",
+               caption="Look at the variance: it explodes at the threshold, where the fit is forced through every "
+                       "(noisy) label with a huge-norm solution, while bias^2 keeps falling.")
+    show_code(bv.yang_mse_decomposition)
+
+
+def rf_peaks(errors: pd.DataFrame) -> pd.DataFrame:
+    """Per sweep: the test-error peak and the errors a factor of 4 away in width."""
+    rows = []
+    for variant, part in errors[errors["series"] == "test error"].groupby("variant"):
+        try:
+            peak = bvr.peak_vs_neighbours(part, "width")
+        except ValueError:
+            continue
+        rows.append({"sweep": variant, "peak width": peak["width"], "test error": peak["value"],
+                     "error at width/4": peak["left"], "error at 4 x width": peak["right"],
+                     "a peak": peak["is_peak"]})
+    return pd.DataFrame(rows)
+
+
 # ---------------------------------------------------------------- the page
 
 st.title("Bias-Variance")
@@ -303,4 +356,8 @@ with capacity:
 with decay:
     weight_decay()
 with networks:
-    neural_networks()
+    trained, rf = st.tabs(["SGD-trained MLP", "Random features: double descent"])
+    with trained:
+        neural_networks()
+    with rf:
+        random_features()

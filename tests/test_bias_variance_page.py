@@ -30,6 +30,10 @@ def _small_specs():
         for point, spec in get_sweep(name).specs():
             if point["model.widths"][0] in (2, 8):
                 yield tiny(spec, epochs=2, data__n_train=5 * 40, data__n_test=100)
+    for name in ("width-sweep-rf", "width-sweep-rf-noisy"):   # closed form: threshold at 32 per member
+        spec = get_sweep(name).specs()[0][1]
+        for width in (8, 32, 128):
+            yield tiny(spec, model__widths=[width], data__n_train=5 * 32, data__n_test=200)
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +60,15 @@ def test_page_draws_every_section_from_the_cache(monkeypatch, lesson_cache, cach
     assert not app.exception
     assert app.title[0].value == "Bias-Variance"
     assert not [i.value for i in app.info if "No finished runs" in i.value]
-    # fit, weights, loss | U-curve, stack, log | lambda loss, norm, published | errors, 2 x Yang
-    assert len(app.get(CHART)) >= 12
+    # fit, weights, loss | U-curve, stack, log | lambda loss, norm, published | errors, 2 x Yang | rf: 2
+    assert len(app.get(CHART)) >= 14
     captions = " ".join(c.value for c in app.caption)
     assert "No peak check: no width value has neighbours at /4 and x4" in captions   # the cache has widths 2, 8
     assert "this lab (mean of members): " in captions and "D2L from scratch: 13.5 -> 0.35" in captions
+    # random features: errors and Yang vs width, and the peak table (width 32 vs 8 and 128)
+    peaks = [d.value for d in app.dataframe if "peak width" in d.value.columns]
+    assert peaks and set(peaks[0]["peak width"]) == {32}
+    assert "width = 32 = training images" in captions
     app.radio(key="bv_case").set_value("degree 19: overfitting").run()
     assert not app.exception and len(app.get(CHART)) >= 12
 
@@ -87,3 +95,4 @@ def test_missing_runs_name_the_command(monkeypatch, tmp_path, cache_dir):
     assert "python -m training run --preset polynomial-degree3" in codes
     assert "python -m training sweep --sweep poly-degree-sweep" in codes
     assert "python -m training predictions --name width-sweep-noisy" in codes
+    assert "python -m training sweep --sweep width-sweep-rf-noisy" in codes

@@ -51,6 +51,8 @@ def member_predictions(folder: Path, max_test: int = MAX_TEST) -> dict:
         noise = data.meta.get("noise_std", 0.0)
         pred.update(test=outputs[..., 0].numpy(), y_test=y_test[:, 0].numpy(),
                     y_test_clean=data.y_test_clean[:max_test, 0].numpy(), noise_var=noise**2)
+    if spec.optim.name == "lstsq" and data.task == "classification":
+        pred["test_raw"] = outputs.numpy()       # random features: the raw outputs the fit regressed on one-hot
     if not model.hidden:
         pred["weights"] = model.output.weight[:, 0, :].numpy()             # [K, d]
     return pred
