@@ -255,6 +255,18 @@ def replace_table(folder: Path, table: str, rows: list[dict]) -> None:
         writer.close()
 
 
+def compact(folder: Path, drop_tables: Iterable[str] = ()) -> None:
+    """Compact a finished run's database, dropping whole tables first (demo-cache trimming)."""
+    conn = _connect(folder / "metrics.sqlite")
+    try:
+        for table in drop_tables:
+            conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+        conn.execute("PRAGMA page_size = 1024")  # small pages: most demo tables are a few rows
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
+
+
 def save_checkpoint(folder: Path, name: str, state: dict) -> None:
     path = folder / "checkpoints" / f"{name}.pt"
     tmp = path.with_suffix(".pt.tmp")

@@ -3,7 +3,8 @@
 Every registered preset and sweep is trained into cache/demo (resumable: finished runs
 are skipped, an interrupted one continues from its checkpoint), then post-processed by
 its lesson (stored sub-network evaluations, test predictions). Sweep runs keep no model
-checkpoint: their pages use the logged tables only, and the demo cache stays small.
+checkpoint and no per-layer probe tables: their pages use the scores and lesson tables
+only, and the demo cache stays small.
 """
 from __future__ import annotations
 
@@ -74,9 +75,22 @@ def build_one(run: DemoRun, cache_dir: Path) -> str:
         postprocess(folder, run.lesson)
         store.write_status(folder, postprocessed=True)
     if not run.keep_checkpoint:
-        shutil.rmtree(folder / "checkpoints", ignore_errors=True)
-        (folder / "checkpoints").mkdir(exist_ok=True)
+        trim_sweep_run(folder)
+    else:
+        store.compact(folder)
     return state
+
+
+# Sweep pages read scores and lesson tables only; per-layer distributions are shown for the
+# single preset runs, which keep everything.
+SWEEP_DROPPED_TABLES = ("activations", "histograms", "units")
+
+
+def trim_sweep_run(folder: Path) -> None:
+    """Keep the demo cache small: no model checkpoint and no per-layer probes for sweep runs."""
+    shutil.rmtree(folder / "checkpoints", ignore_errors=True)
+    (folder / "checkpoints").mkdir(exist_ok=True)
+    store.compact(folder, drop_tables=SWEEP_DROPPED_TABLES)
 
 
 def prune_stale(cache_dir: Path, keep: set[str]) -> list[str]:
