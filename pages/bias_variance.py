@@ -15,7 +15,7 @@ from cache import store
 from training.datasets import load_dataset
 from ui.charts import show_chart
 from ui.code import show_code
-from ui.data import latest_run, load_table, runs_named, spec_value
+from ui.data import fingerprint, latest_run, load_table, runs_named, spec_value
 from ui.messages import diverged_run, missing_runs
 
 TEXTBOOK = {"degree 3: a good fit": "polynomial-degree3", "degree 1: underfitting": "polynomial-degree1",
@@ -37,11 +37,19 @@ def decomposed_sweep(name: str, knobs: dict[str, str]) -> pd.DataFrame:
     """The stored decompositions of a sweep's finished runs, one column per knob (dotted spec field)."""
     runs = runs_named(name)
     runs = runs[runs["state"] == "finished"] if not runs.empty else runs
-    points = [({k: spec_value(spec, field) for k, field in knobs.items()}, load_table(folder, "bias_variance"))
-              for spec, folder in zip(runs["spec"], runs["folder"])]
-    for values, _ in points:
-        for key, value in values.items():
-            values[key] = value[0] if isinstance(value, tuple) else value
+    # Keyed on each run's (state, rows logged): a rerun of the page reuses the summary.
+    key = tuple((str(folder), fingerprint(folder)) for folder in runs["folder"]) if not runs.empty else ()
+    return _decomposed(tuple(knobs.items()), key)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _decomposed(knobs: tuple[tuple[str, str], ...], runs_key: tuple) -> pd.DataFrame:
+    points = []
+    for folder, _ in runs_key:
+        spec = store.read_spec(Path(folder))
+        values = {k: spec_value(spec, field) for k, field in knobs}
+        values = {k: v[0] if isinstance(v, tuple) else v for k, v in values.items()}
+        points.append((values, load_table(folder, "bias_variance")))
     return bvr.sweep_summary(points)
 
 
