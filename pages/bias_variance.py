@@ -13,7 +13,7 @@ from analysis import bias_variance_charts as charts
 from analysis import bias_variance_runs as bvr
 from cache import store
 from training.datasets import load_dataset
-from ui.charts import show_chart
+from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import fingerprint, latest_run, load_table, runs_named, spec_value
 from ui.messages import diverged_run, missing_runs
@@ -76,7 +76,7 @@ def textbook_fit(name: str) -> None:
     epochs = scalars[(scalars["kind"] == "epoch") & (scalars["metric"] == "loss")
                      & scalars["split"].isin(["train_batch", "test"])]
     frame = epochs.assign(split=epochs["split"].replace({"train_batch": "train"}))[["epoch", "split", "value"]]
-    show_chart(charts.train_test_curve_chart(frame, "epoch"), frame, f"loss-{name}",
+    show_chart(cached_spec(charts.train_test_curve_chart, frame, "epoch"), frame, f"loss-{name}",
                caption="Look for the gap: both curves high is underfitting, a test curve far above the training "
                        "curve is overfitting.")
     show_code(charts.train_test_curve_chart)
@@ -98,10 +98,10 @@ def _points(x_train, y_train, x_test, y_test) -> pd.DataFrame:
 
 
 def show_fit(curves: pd.DataFrame, points: pd.DataFrame, weights: np.ndarray, key: str) -> None:
-    show_chart(charts.polynomial_fit_chart(curves, points), curves, key,
+    show_chart(cached_spec(charts.polynomial_fit_chart, curves, points), curves, key,
                caption="Look at the fit between and beyond the training points, not on them.")
     show_code(charts.polynomial_fit_chart, bv.polynomial_features, bv.true_polynomial)
-    show_chart(charts.weights_vs_truth_chart(weights, bv.TRUE_POLY_WEIGHTS),
+    show_chart(cached_spec(charts.weights_vs_truth_chart, weights, bv.TRUE_POLY_WEIGHTS),
                pd.DataFrame({"learned": weights}), f"{key}-weights",
                caption="Look at the weights beyond index 3: the truth has none there.")
     show_code(charts.weights_vs_truth_chart)
@@ -152,18 +152,18 @@ def capacity_sweep() -> None:
 
 def show_degree_sweep(part: pd.DataFrame, key: str) -> None:
     curve = bvr.train_test_frame(part, "degree", "train_loss", "test_loss")
-    show_chart(charts.train_test_curve_chart(curve, "degree"), curve, f"{key}-u",
+    show_chart(cached_spec(charts.train_test_curve_chart, curve, "degree"), curve, f"{key}-u",
                caption="Look for the U: test error falls while the model gains the cubic's shape, then "
                        "climbs as extra degrees fit the noise.")
     show_code(bvr.train_test_frame)
     comps = bvr.components_frame(part, "degree", "classical")
     total = bvr.total_frame(part, "degree", "classical", "measured_test_mse")
     cap = 1.5 * float(total[total["degree"] <= 3]["value"].max())
-    show_chart(charts.stacked_decomposition_chart(comps, "degree", total, y_max=cap), comps, f"{key}-stack",
+    show_chart(cached_spec(charts.stacked_decomposition_chart, comps, "degree", total, y_max=cap), comps, f"{key}-stack",
                caption=f"Look at the black line riding on the stack; the axis is cut at {cap:.3g}, above which "
                        "the variance runs off the chart.")
     show_code(bvr.decompose_run, bv.regression_decomposition)
-    show_chart(charts.components_log_chart(comps, "degree", total), comps, f"{key}-log",
+    show_chart(cached_spec(charts.components_log_chart, comps, "degree", total), comps, f"{key}-log",
                caption="Look at the crossing: bias^2 falls and variance rises with degree. Gaps in bias^2 are "
                        "estimates <= 0 (zero within sampling error); past degree ~15 the tiny x^i/i! columns fall "
                        "below the solver's rank cutoff, so the fits stop changing.")
@@ -183,7 +183,7 @@ def closed_form_sweep() -> None:
         results = bvr.closed_form_degree_sweep(range(1, 13), int(n_train), 0.1, int(members), x_test)
         comps = bv.decomposition_table(results, "degree")
         total = bv.error_table(results, "degree").query("metric == 'measured_test_mse'")
-        show_chart(charts.components_log_chart(comps, "degree", total), comps, "degree-closed-form",
+        show_chart(cached_spec(charts.components_log_chart, comps, "degree", total), comps, "degree-closed-form",
                    caption="Look at where the variance takes off: fewer points per set, lower degree.")
         show_code(bvr.closed_form_degree_sweep)
 
@@ -203,9 +203,9 @@ def weight_decay() -> None:
         norms.append(bvr.final_weight_norms(load_table(folder, "weights")).assign(**{"lambda": lam}))
     loss = _spread(pd.concat(losses).rename(columns={"split": "series"}), "series")
     norm = _spread(pd.concat(norms).assign(series="||w||").rename(columns={"norm": "value"}), "series")
-    show_chart(charts.lambda_chart(loss, "mse", "Train and test loss vs lambda"), loss, "wd-loss",
+    show_chart(cached_spec(charts.lambda_chart, loss, "mse", "Train and test loss vs lambda"), loss, "wd-loss",
                caption="Look for the test loss falling as lambda shrinks the weights, while the training loss rises.")
-    show_chart(charts.lambda_chart(norm, "||w||_2", "Weight norm vs lambda"), norm, "wd-norm",
+    show_chart(cached_spec(charts.lambda_chart, norm, "||w||_2", "Weight norm vs lambda"), norm, "wd-norm",
                caption="Look at ||w|| collapsing by orders of magnitude as lambda grows.")
     show_code(bvr.final_scores, bvr.final_weight_norms, _spread)
     published = pd.DataFrame([{"lambda": lam, "source": src, "norm": val}
@@ -213,7 +213,7 @@ def weight_decay() -> None:
     ours = norm[norm["lambda"].isin(PUBLISHED_NORMS)][["lambda", "value"]].rename(columns={"value": "norm"})
     table = pd.concat([ours.assign(source="this lab (mean of members)"), published])
     ratio = "; ".join(f"{src}: {by[0.0]:.3g} -> {by[3.0]:.3g}" for src, by in _norms_by_source(table).items())
-    show_chart(charts.published_norms_chart(table), table, "wd-published",
+    show_chart(cached_spec(charts.published_norms_chart, table), table, "wd-published",
                caption=f"Look at the drop from lambda 0 to 3 in each source ({ratio}).")
     show_code(charts.published_norms_chart)
 
@@ -248,7 +248,7 @@ def neural_networks() -> None:
             return
     errors = _with_variant(summary, "scores", ["train_error", "test_error"])
     errors["series"] = errors["quantity"].map({"train_error": "train error", "test_error": "test error"})
-    show_chart(charts.width_chart(errors, "error (1 - accuracy)", "Train and test error vs width"), errors,
+    show_chart(cached_spec(charts.width_chart, errors, "error (1 - accuracy)", "Train and test error vs width"), errors,
                "width-errors", caption="Look at the 20% sweep near the width where the training error reaches "
                                        "zero: that is where a double-descent peak would sit.")
     show_code(bvr.decompose_run, bvr.classification_errors)
@@ -256,7 +256,7 @@ def neural_networks() -> None:
     for estimator, title in (("yang-mse", "MSE"), ("yang-ce", "cross-entropy")):
         comps = _with_variant(summary, estimator, ["bias2", "variance"])
         comps["series"] = comps["quantity"].map({"bias2": "bias^2", "variance": "variance"})
-        show_chart(charts.width_chart(comps, title, f"Bias^2 and variance vs width ({title}, Yang et al.)"),
+        show_chart(cached_spec(charts.width_chart, comps, title, f"Bias^2 and variance vs width ({title}, Yang et al.)"),
                    comps, f"width-{estimator}",
                    caption="Look at the shapes: bias^2 falls with width, variance rises then falls (a bell), "
                            "and label noise lifts the variance.")

@@ -13,7 +13,7 @@ from cache import store
 from training import fashion_mnist
 from training.datasets import load_dataset
 from training.models import build_model
-from ui.charts import show_chart
+from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
 from ui.messages import missing_runs
@@ -79,7 +79,7 @@ if len(fig1) < 2:
     missing_runs("bn-fig1-nobn and bn-fig1-bn", preset_command(*FIG1.values()))
 else:
     curves = cs.accuracy_curves(tables(fig1, "scalars"))
-    show_chart(charts.accuracy_chart(curves), curves, "bn-fig1-accuracy", LOOK["accuracy"])
+    show_chart(cached_spec(charts.accuracy_chart, curves), curves, "bn-fig1-accuracy", LOOK["accuracy"])
     units = tables(fig1, "units")
     layers = sorted(set().union(*(set(u["layer"]) for u in units.values() if not u.empty)))
     left, right = st.columns(2)
@@ -87,7 +87,7 @@ else:
     unit_ids = sorted(set().union(*(set(u.loc[u["layer"] == layer, "unit"]) for u in units.values() if not u.empty)))
     unit = right.selectbox("Unit", unit_ids, key="bn_fig1_unit")
     bands = cs.unit_percentiles(units, layer, unit)
-    show_chart(charts.unit_bands_chart(bands), bands, "bn-fig1-unit", LOOK["unit_bands"])
+    show_chart(cached_spec(charts.unit_bands_chart, bands), bands, "bn-fig1-unit", LOOK["unit_bands"])
     show_code(cs.accuracy_curves, cs.unit_percentiles)
 
 # ---------------------------------------------------------------- 2. per-layer drift
@@ -97,16 +97,16 @@ if len(fig1) < 2:
 else:
     activations = tables(fig1, "activations")
     layer_frame = cs.layer_bands(activations)
-    show_chart(charts.layer_bands_chart(layer_frame), layer_frame, "bn-layer-bands", LOOK["layer_bands"])
+    show_chart(cached_spec(charts.layer_bands_chart, layer_frame), layer_frame, "bn-layer-bands", LOOK["layer_bands"])
     ridge_layers = sorted(layer_frame["layer"].unique())
     ridge_layer = st.selectbox("Ridgeline layer", ridge_layers, index=max(len(ridge_layers) - 1, 0),
                                key="bn_ridge_layer")
     ridge = cs.ridgeline_frame(tables(fig1, "histograms"), ridge_layer)
-    show_chart(charts.ridgeline_chart(ridge), ridge, "bn-ridgeline", LOOK["ridgeline"])
+    show_chart(cached_spec(charts.ridgeline_chart, ridge), ridge, "bn-ridgeline", LOOK["ridgeline"])
     drift = cs.layer_drift(activations)
     measure = st.radio("Drift measure", ["mean_change_in_std", "mean_change", "std_change"], horizontal=True,
                        key="bn_drift_measure")
-    show_chart(charts.drift_chart(drift, measure), drift, "bn-drift", LOOK["drift"])
+    show_chart(cached_spec(charts.drift_chart, drift, measure), drift, "bn-drift", LOOK["drift"])
     summary = cs.median_drift_summary(tables(fig1, "units"))
     st.markdown("**How far the tracked units' medians wander**, in units of their spread "
                 "((q85 - q15) / 2): *net* = end minus start, *path* = the sum of every move.")
@@ -127,11 +127,11 @@ else:
     ics_frame = cs.ics_summary(ics)
     scale = st.radio("ICS as", ["ics_l2", "ics_relative"], horizontal=True, key="bn_ics_scale",
                      format_func={"ics_l2": "||G - G'||", "ics_relative": "||G - G'|| / ||G||"}.get)
-    show_chart(charts.ics_chart(ics_frame, scale), ics_frame, "bn-ics-l2", LOOK[scale])
-    show_chart(charts.ics_chart(ics_frame, "ics_cos"), ics_frame, "bn-ics-cos", LOOK["ics_cos"])
+    show_chart(cached_spec(charts.ics_chart, ics_frame, scale), ics_frame, "bn-ics-l2", LOOK[scale])
+    show_chart(cached_spec(charts.ics_chart, ics_frame, "ics_cos"), ics_frame, "bn-ics-cos", LOOK["ics_cos"])
     st.dataframe(cs.ics_table(ics), hide_index=True)
     smooth = cs.smoothness_summary(tables(landscape, "smoothness"))
-    show_chart(charts.smoothness_chart(smooth), smooth, "bn-smoothness", LOOK["smoothness"])
+    show_chart(cached_spec(charts.smoothness_chart, smooth), smooth, "bn-smoothness", LOOK["smoothness"])
     last = int(smooth["step"].max()) if not smooth.empty else 0
     from_step = st.slider("Compare from step", 0, max(last, 1), last // 2, key="bn_smooth_from")
     st.dataframe(cs.smoothness_table(smooth, from_step).round(3), hide_index=True)
@@ -140,7 +140,7 @@ else:
         st.markdown("**Noisy BN**: its units' inputs are shaken every step (the drift table counts it), yet it "
                     "learns like BN.")
         noisy_curves = cs.accuracy_curves(tables(landscape, "scalars"))
-        show_chart(charts.accuracy_chart(noisy_curves), noisy_curves, "bn-noisy-accuracy", LOOK["noisy"])
+        show_chart(cached_spec(charts.accuracy_chart, noisy_curves), noisy_curves, "bn-noisy-accuracy", LOOK["noisy"])
         st.dataframe(cs.median_drift_summary(tables(landscape, "units")).round(2), hide_index=True)
 
 # ---------------------------------------------------------------- 4. unscaled inputs
@@ -165,7 +165,7 @@ else:
                               metric="loss")
     diverged = outcomes.loc[outcomes["outcome"] == "diverged", ["variant", "diverged_step"]].rename(
         columns={"diverged_step": "step"})
-    show_chart(charts.loss_curves_chart(loss, "test MAE", diverged=diverged), loss, "bn-concrete", LOOK["concrete"])
+    show_chart(cached_spec(charts.loss_curves_chart, loss, "test MAE", diverged=diverged), loss, "bn-concrete", LOOK["concrete"])
     show_code(cs.sweep_outcomes, cs.concrete_label)
 
 # ---------------------------------------------------------------- 5. learning rates
@@ -176,7 +176,7 @@ if lr_runs.empty:
 else:
     sweep = cs.sweep_outcomes(lr_runs)
     shown = sweep.drop(columns=["final", "folder"])
-    show_chart(charts.lr_sweep_chart(shown), shown, "bn-lr-sweep", LOOK["lr_sweep"])
+    show_chart(cached_spec(charts.lr_sweep_chart, shown), shown, "bn-lr-sweep", LOOK["lr_sweep"])
     only_bn = cs.lr_only_bn_trains(sweep)
     st.markdown("Learning rates where BN trains and no BN does not: "
                 + (", ".join(f"**{lr:g}**" for lr in only_bn) if only_bn else "none in these runs") + ".")
@@ -190,7 +190,7 @@ if placement.empty:
     missing_runs("the bn-placement sweep", sweep_command("bn-placement"))
 else:
     curves = cs.accuracy_curves({v: load_table(f, "scalars") for v, f in zip(placement["variant"], placement["folder"])})
-    show_chart(charts.accuracy_chart(curves), curves, "bn-placement", LOOK["placement"])
+    show_chart(cached_spec(charts.accuracy_chart, curves), curves, "bn-placement", LOOK["placement"])
 bn_folder = fig1.get("BN")
 final = bn_folder / "checkpoints" / "final.pt" if bn_folder else None
 if final is None or not final.exists():
@@ -204,5 +204,5 @@ else:
         st.info(f"The test images are needed for this comparison: {err}", icon=":material/info:")
     else:
         modes = cs.bn_mode_comparison(model, x, y)
-        show_chart(charts.modes_chart(modes), modes, "bn-modes", LOOK["modes"])
+        show_chart(cached_spec(charts.modes_chart, modes), modes, "bn-modes", LOOK["modes"])
         show_code(cs.bn_mode_comparison)

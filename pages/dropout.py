@@ -11,7 +11,7 @@ from analysis import dropout as dp
 from analysis import dropout_charts as charts
 from cache import store
 from training import subnetworks
-from ui.charts import show_chart
+from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
 from ui.messages import missing_runs
@@ -52,12 +52,12 @@ folders = {label: latest_run(name) for label, name in MODELS.items()}
 st.header("Our dropout layer, from scratch")
 st.markdown("The textbook's check: X = 0..15 as a 2x8 tensor through the layer in training mode. "
             "p = 0 is the identity, p = 1 zeroes everything, p = 0.5 keeps about half and doubles them.")
-show_chart(charts.demo_table_chart(dp.dropout_demo()), pd.DataFrame(
+show_chart(cached_spec(charts.demo_table_chart, dp.dropout_demo()), pd.DataFrame(
     [{"p": p, "row": r, "col": c, "value": float(t[r, c])} for p, t in dp.dropout_demo().items()
      for r in range(2) for c in range(8)]), "dropout-demo")
 p_check = st.slider("p for the expectation check", 0.0, 0.95, 0.5, 0.05, key="dropout_p_check")
 check = dp.expectation_check(p_check, n_masks=2000)
-show_chart(charts.expectation_chart(check), check, "dropout-expectation",
+show_chart(cached_spec(charts.expectation_chart, check), check, "dropout-expectation",
            "Averaged over 2000 masks, each output sits on the diagonal (E[h'] = h); the bars widen as p grows.")
 show_code(dp.dropout_demo, dp.expectation_check)
 
@@ -68,9 +68,9 @@ if not all(folders.values()):
                  "python -m training run --preset d2l-dropout\npython -m training run --preset d2l-no-dropout")
 else:
     curves = dp.epoch_curves({label: load_table(f, "scalars") for label, f in folders.items()})
-    show_chart(charts.epoch_curves_chart(curves), curves, "dropout-epochs",
+    show_chart(cached_spec(charts.epoch_curves_chart, curves), curves, "dropout-epochs",
                "Solid train vs dashed test: without dropout the train curve pulls away from the test curve.")
-    show_chart(charts.gap_chart(curves), curves, "dropout-gap",
+    show_chart(cached_spec(charts.gap_chart, curves), curves, "dropout-gap",
                "The generalization gap grows faster without dropout.")
     show_code(dp.epoch_curves)
 
@@ -105,7 +105,7 @@ else:
                 f"**{latest['accuracy']:.4f}** (the full, weight-scaled network: {full_acc:.4f}).")
     weights, shown = dp.diagram_units(model)
     nodes, edges = charts.network_layout(weights, masks, shown)
-    show_chart(charts.subnetwork_chart(nodes, edges, f"Sub-network #{latest['sample']} (a subset of units)"),
+    show_chart(cached_spec(charts.subnetwork_chart, nodes, edges, f"Sub-network #{latest['sample']} (a subset of units)"),
                edges, "dropout-subnetwork",
                "Hollow units were dropped and lose all their edges; edge width is |weight|.")
     history = pd.DataFrame([{"sample": r["sample"], "test accuracy": r["accuracy"],
@@ -119,11 +119,11 @@ st.header("Many sub-networks, and their average")
 if dropout_folder is not None and not load_table(dropout_folder, "mc_average").empty:
     reference = float(load_table(dropout_folder, "subnet_reference")["accuracy"].iloc[0])
     samples = load_table(dropout_folder, "subnet_samples")
-    show_chart(charts.subnet_histogram_chart(samples, reference), samples, "dropout-subnet-hist",
+    show_chart(cached_spec(charts.subnet_histogram_chart, samples, reference), samples, "dropout-subnet-hist",
                f"Each of {len(samples)} sampled sub-networks alone scores below the weight-scaled network (black line).")
     curve = load_table(dropout_folder, "mc_average")
     k_close = dp.mc_within_one_std(curve, reference)
-    show_chart(charts.mc_chart(curve, reference), curve, "dropout-mc",
+    show_chart(cached_spec(charts.mc_chart, curve, reference), curve, "dropout-mc",
                "Averaging the predictions of k sub-networks climbs to the weight-scaling line (dashed)"
                + (f"; here it is within one standard deviation from k = {k_close}." if k_close else ".")
                + " Srivastava et al. (Fig. 11) saw them meet around k = 50 on MNIST.")
@@ -149,7 +149,7 @@ for sweep, x_field, x_title, caption in (
         continue
     finals = [(tuple(spec_value(s, "model.dropout_rates")), st_["final"]) for s, st_ in zip(runs["spec"], runs["status"])]
     summary = dp.sweep_summary(finals)
-    show_chart(charts.rate_sweep_chart(summary, x_field, x_title), summary, sweep, caption)
+    show_chart(cached_spec(charts.rate_sweep_chart, summary, x_field, x_title), summary, sweep, caption)
 show_code(dp.sweep_summary)
 
 # ---------------------------------------------------------------- 6. co-adaptation
@@ -164,14 +164,14 @@ elif any(t.empty for t in removal.values()):
             _postprocess_hint(folders[label], MODELS[label])
 else:
     frame = pd.concat([t.assign(model=label) for label, t in removal.items()], ignore_index=True)
-    show_chart(charts.unit_removal_chart(frame), frame, "dropout-unit-removal",
+    show_chart(cached_spec(charts.unit_removal_chart, frame), frame, "dropout-unit-removal",
                "Delete a random share of hidden units (no rescaling): the dropout model, trained not to rely on "
                "any one unit, degrades more gracefully.")
     hist = pd.concat([load_table(f, "sparsity_hist").assign(model=label) for label, f in folders.items()],
                      ignore_index=True)
     sparsity = pd.concat([load_table(f, "sparsity").assign(model=label) for label, f in folders.items()],
                          ignore_index=True)
-    show_chart(charts.sparsity_chart(hist), hist, "dropout-sparsity",
+    show_chart(cached_spec(charts.sparsity_chart, hist), hist, "dropout-sparsity",
                "Per-unit mean activations with vs without dropout (Srivastava Fig. 8: ~0.7 vs ~2.0 in their autoencoder).")
     st.dataframe(sparsity, hide_index=True)
     show_code(dp.unit_removal, dp.sparsity_summary, dp.sparsity_histograms)
