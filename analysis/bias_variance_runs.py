@@ -178,3 +178,45 @@ def closed_form_degree_sweep(degrees: Iterable[int], n_train: int, noise_std: fl
                           for x, y in sets])                                  # [K, n_test]
         results[degree] = regression_decomposition(preds, true_polynomial(x_test), noise_std**2, y_test=y_test)
     return results
+
+
+# ---------------------------------------------------------------- page tables
+
+def fit_points(x_train, y_train, x_test, y_test) -> pd.DataFrame:
+    """Training and test points of a 1-D regression as one frame [x, y, split]."""
+    flat = lambda a: np.asarray(a, dtype=float).ravel()  # noqa: E731
+    return pd.concat([pd.DataFrame({"x": flat(x_train), "y": flat(y_train), "split": "train"}),
+                      pd.DataFrame({"x": flat(x_test), "y": flat(y_test), "split": "test"})])
+
+
+def norms_by_source(table: pd.DataFrame) -> dict[str, dict[float, float]]:
+    """Sources with both lambda 0 and 3: source -> {lambda: ||w||}, for the published-norms line."""
+    complete = table.groupby("source").filter(lambda g: set(g["lambda"]) >= {0.0, 3.0})
+    return {src: dict(zip(g["lambda"], g["norm"])) for src, g in complete.groupby("source", sort=False)}
+
+
+def member_spread(frame: pd.DataFrame, series: str) -> pd.DataFrame:
+    """Per (lambda, series): the members' mean, min and max."""
+    grouped = frame.groupby(["lambda", series])["value"]
+    return pd.concat([grouped.mean().rename("value"), grouped.min().rename("lo"), grouped.max().rename("hi")],
+                     axis=1).reset_index()
+
+
+def estimator_by_variant(summary: pd.DataFrame, estimator: str, quantities: list[str]) -> pd.DataFrame:
+    """One estimator's quantities per width and sweep variant, sorted by width (long format)."""
+    part = summary[(summary["estimator"] == estimator) & summary["quantity"].isin(quantities)]
+    return part[["width", "variant", "quantity", "value"]].sort_values("width").reset_index(drop=True)
+
+
+def peak_table(errors: pd.DataFrame) -> pd.DataFrame:
+    """Per sweep: the test-error peak and the errors a factor of 4 away in width."""
+    rows = []
+    for variant, part in errors[errors["series"] == "test error"].groupby("variant"):
+        try:
+            peak = peak_vs_neighbours(part, "width")
+        except ValueError:
+            continue
+        rows.append({"sweep": variant, "peak width": peak["width"], "test error": peak["value"],
+                     "error at width/4": peak["left"], "error at 4 x width": peak["right"],
+                     "a peak": peak["is_peak"]})
+    return pd.DataFrame(rows)

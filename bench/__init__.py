@@ -5,3 +5,20 @@ A benchmark is a module `bench/bench_<name>.py` with `add_arguments(parser)` and
 "ratios": {"b/a": x, ...}, "goals": {"b/a <= 1.10": True, ...}}.
 """
 BENCHMARKS = ("trainer", "ensemble", "width_sweep")
+
+
+def standalone_main(module, argv: list[str] | None = None) -> int:
+    """`python -m bench.bench_<name>`: one benchmark module on its own, with --threads."""
+    import argparse
+
+    import torch
+
+    name = module.__spec__.name if module.__spec__ else module.__name__   # "__main__" under python -m
+    parser = argparse.ArgumentParser(prog=f"python -m {name}", description=module.__doc__.splitlines()[0])
+    module.add_arguments(parser)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(module.format_result(module.run(args)), flush=True)
+    return 0

@@ -16,11 +16,13 @@ import argparse
 import math
 import shutil
 import tempfile
+import sys
 import time
 from pathlib import Path
 
 import torch
 
+from bench import standalone_main
 from cache import store
 from training.spec import RunSpec, build_spec
 from training.trainer import Trainer, member_indices
@@ -131,14 +133,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_ensemble", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(format_result(run(args)), flush=True)
-    return 0
+    return standalone_main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

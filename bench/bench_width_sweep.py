@@ -17,11 +17,13 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import sys
 import time
 from pathlib import Path
 
 import torch
 
+from bench import standalone_main
 from bench.bench_ensemble import compare
 from training.presets import get_sweep
 
@@ -114,14 +116,7 @@ def format_result(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_width_sweep", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    parser.add_argument("--threads", type=int, help="torch CPU threads for the comparison (default: torch's)")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(format_result(run(args)), flush=True)
-    return 0
+    return standalone_main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

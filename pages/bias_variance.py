@@ -71,7 +71,8 @@ def textbook_fit(name: str) -> None:
         curves = pd.concat([pd.DataFrame({"x": X_GRID, "curve": "true", "y": bv.true_polynomial(X_GRID)}),
                             pd.DataFrame({"x": X_GRID, "curve": f"SGD fit, degree {spec.data.degree}",
                                           "y": bv.polynomial_features(X_GRID, spec.data.degree) @ weights})])
-        show_fit(curves, _points(data.x_train_1d, data.y_train, data.x_test_1d, data.y_test), weights, f"fit-{name}")
+        points = bvr.fit_points(data.x_train_1d, data.y_train, data.x_test_1d, data.y_test)
+        show_fit(curves, points, weights, f"fit-{name}")
     scalars = load_table(folder, "scalars")
     epochs = scalars[(scalars["kind"] == "epoch") & (scalars["metric"] == "loss")
                      & scalars["split"].isin(["train_batch", "test"])]
@@ -89,12 +90,6 @@ def _learned_weights(folder: Path) -> np.ndarray | None:
         return table[table["member"] == 0].sort_values("feature")["value"].to_numpy()
     final = store.load_checkpoint(folder, "final")
     return None if final is None else final["model"]["output.weight"][0, 0].double().numpy()
-
-
-def _points(x_train, y_train, x_test, y_test) -> pd.DataFrame:
-    flat = lambda a: np.asarray(a, dtype=float).ravel()  # noqa: E731
-    return pd.concat([pd.DataFrame({"x": flat(x_train), "y": flat(y_train), "split": "train"}),
-                      pd.DataFrame({"x": flat(x_test), "y": flat(y_test), "split": "test"})])
 
 
 def show_fit(curves: pd.DataFrame, points: pd.DataFrame, weights: np.ndarray, key: str) -> None:
@@ -125,7 +120,7 @@ def custom_fit() -> None:
     curves = pd.concat([pd.DataFrame({"x": X_GRID, "curve": "true", "y": bv.true_polynomial(X_GRID)}),
                         pd.DataFrame({"x": X_GRID, "curve": f"least squares, degree {degree}",
                                       "y": bv.polynomial_features(X_GRID, degree) @ fit["weights"]})])
-    show_fit(curves, _points(x, y, xt, yt), fit["weights"], "fit-custom")
+    show_fit(curves, bvr.fit_points(x, y, xt, yt), fit["weights"], "fit-custom")
     show_code(bvr.closed_form_polynomial_fit, bv.ridge_fit)
 
 
@@ -201,33 +196,21 @@ def weight_decay() -> None:
         lam = spec.optim.weight_decay
         losses.append(bvr.final_scores(load_table(folder, "scalars")).assign(**{"lambda": lam}))
         norms.append(bvr.final_weight_norms(load_table(folder, "weights")).assign(**{"lambda": lam}))
-    loss = _spread(pd.concat(losses).rename(columns={"split": "series"}), "series")
-    norm = _spread(pd.concat(norms).assign(series="||w||").rename(columns={"norm": "value"}), "series")
+    loss = bvr.member_spread(pd.concat(losses).rename(columns={"split": "series"}), "series")
+    norm = bvr.member_spread(pd.concat(norms).assign(series="||w||").rename(columns={"norm": "value"}), "series")
     show_chart(cached_spec(charts.lambda_chart, loss, "mse", "Train and test loss vs lambda"), loss, "wd-loss",
                caption="Look for the test loss falling as lambda shrinks the weights, while the training loss rises.")
     show_chart(cached_spec(charts.lambda_chart, norm, "||w||_2", "Weight norm vs lambda"), norm, "wd-norm",
                caption="Look at ||w|| collapsing by orders of magnitude as lambda grows.")
-    show_code(bvr.final_scores, bvr.final_weight_norms, _spread)
+    show_code(bvr.final_scores, bvr.final_weight_norms, bvr.member_spread)
     published = pd.DataFrame([{"lambda": lam, "source": src, "norm": val}
                               for lam, by in PUBLISHED_NORMS.items() for src, val in by.items()])
     ours = norm[norm["lambda"].isin(PUBLISHED_NORMS)][["lambda", "value"]].rename(columns={"value": "norm"})
     table = pd.concat([ours.assign(source="this lab (mean of members)"), published])
-    ratio = "; ".join(f"{src}: {by[0.0]:.3g} -> {by[3.0]:.3g}" for src, by in _norms_by_source(table).items())
+    ratio = "; ".join(f"{src}: {by[0.0]:.3g} -> {by[3.0]:.3g}" for src, by in bvr.norms_by_source(table).items())
     show_chart(cached_spec(charts.published_norms_chart, table), table, "wd-published",
                caption=f"Look at the drop from lambda 0 to 3 in each source ({ratio}).")
     show_code(charts.published_norms_chart)
-
-
-def _norms_by_source(table: pd.DataFrame) -> dict[str, dict[float, float]]:
-    complete = table.groupby("source").filter(lambda g: set(g["lambda"]) >= {0.0, 3.0})
-    return {src: dict(zip(g["lambda"], g["norm"])) for src, g in complete.groupby("source", sort=False)}
-
-
-def _spread(frame: pd.DataFrame, series: str) -> pd.DataFrame:
-    """Per (lambda, series): the members' mean, min and max."""
-    grouped = frame.groupby(["lambda", series])["value"]
-    return pd.concat([grouped.mean().rename("value"), grouped.min().rename("lo"), grouped.max().rename("hi")],
-                     axis=1).reset_index()
 
 
 # ---------------------------------------------------------------- 4. neural networks
@@ -246,7 +229,7 @@ def neural_networks() -> None:
                      sweep_command("width-sweep") + "\n" + sweep_command("width-sweep-noisy"))
         if summary.empty:
             return
-    errors = _with_variant(summary, "scores", ["train_error", "test_error"])
+    errors = bvr.estimator_by_variant(summary, "scores", ["train_error", "test_error"])
     errors["series"] = errors["quantity"].map({"train_error": "train error", "test_error": "test error"})
     show_chart(cached_spec(charts.width_chart, errors, "error (1 - accuracy)", "Train and test error vs width"), errors,
                "width-errors", caption="Look at the 20% sweep near the width where the training error reaches "
@@ -254,7 +237,7 @@ def neural_networks() -> None:
     show_code(bvr.decompose_run, bvr.classification_errors)
     report_peak(errors)
     for estimator, title in (("yang-mse", "MSE"), ("yang-ce", "cross-entropy")):
-        comps = _with_variant(summary, estimator, ["bias2", "variance"])
+        comps = bvr.estimator_by_variant(summary, estimator, ["bias2", "variance"])
         comps["series"] = comps["quantity"].map({"bias2": "bias^2", "variance": "variance"})
         show_chart(cached_spec(charts.width_chart, comps, title, f"Bias^2 and variance vs width ({title}, Yang et al.)"),
                    comps, f"width-{estimator}",
@@ -262,11 +245,6 @@ def neural_networks() -> None:
                            "and label noise lifts the variance.")
         show_code(bv.yang_mse_decomposition if estimator == "yang-mse" else bv.yang_ce_decomposition)
     inspect_width(summary)
-
-
-def _with_variant(summary: pd.DataFrame, estimator: str, quantities: list[str]) -> pd.DataFrame:
-    part = summary[(summary["estimator"] == estimator) & summary["quantity"].isin(quantities)]
-    return part[["width", "variant", "quantity", "value"]].sort_values("width").reset_index(drop=True)
 
 
 def report_peak(errors: pd.DataFrame) -> None:
@@ -310,20 +288,20 @@ def random_features() -> None:
     per_member = spec.data.n_train // spec.ensemble
     rule = alt.Chart(pd.DataFrame({"width": [per_member]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
         x="width:Q", tooltip=[alt.Tooltip("width:Q", title="interpolation threshold")])
-    errors = _with_variant(summary, "scores", ["train_error", "test_error"])
+    errors = bvr.estimator_by_variant(summary, "scores", ["train_error", "test_error"])
     errors["series"] = errors["quantity"].map({"train_error": "train error", "test_error": "test error"})
     show_chart(charts.width_chart(errors, "error (1 - accuracy)", "Random features: train and test error vs width")
                + rule, errors, "rf-errors",
                caption=f"Look at the dashed rule (width = {per_member} = training images per model): the training "
                        "error hits zero there and the test error peaks, then falls again as width grows.")
     show_code(bvr.decompose_run, bvr.classification_errors)
-    peaks = rf_peaks(errors)
+    peaks = bvr.peak_table(errors)
     if peaks.empty:
         st.caption("No peak check: no width has neighbours at /4 and x4 in these sweeps.")
     else:
         st.dataframe(peaks, hide_index=True)
     estimator = "yang-mse-raw" if "yang-mse-raw" in set(summary["estimator"]) else "yang-mse"
-    comps = _with_variant(summary, estimator, ["bias2", "variance"])
+    comps = bvr.estimator_by_variant(summary, estimator, ["bias2", "variance"])
     comps["series"] = comps["quantity"].map({"bias2": "bias^2", "variance": "variance"})
     chart = charts.width_chart(comps, "squared error (log)", "Random features: bias^2 and variance vs width (Yang et al.)")
     show_chart(chart.encode(y=alt.Y("value:Q", scale=alt.Scale(type="log"), title="squared error (log)")) + rule,
@@ -331,20 +309,6 @@ def random_features() -> None:
                caption="Look at the variance: it explodes at the threshold, where the fit is forced through every "
                        "(noisy) label with a huge-norm solution, while bias^2 keeps falling.")
     show_code(bv.yang_mse_decomposition)
-
-
-def rf_peaks(errors: pd.DataFrame) -> pd.DataFrame:
-    """Per sweep: the test-error peak and the errors a factor of 4 away in width."""
-    rows = []
-    for variant, part in errors[errors["series"] == "test error"].groupby("variant"):
-        try:
-            peak = bvr.peak_vs_neighbours(part, "width")
-        except ValueError:
-            continue
-        rows.append({"sweep": variant, "peak width": peak["width"], "test error": peak["value"],
-                     "error at width/4": peak["left"], "error at 4 x width": peak["right"],
-                     "a peak": peak["is_peak"]})
-    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------- the page

@@ -128,3 +128,19 @@ def test_underdetermined_fit_interpolates():
     x, y = bvr.draw_polynomial_data(5, 0.1, rng)
     fit = bvr.closed_form_polynomial_fit(x, y, 8, x, y)
     assert fit["underdetermined"] and fit["train_mse"] < 1e-12
+
+
+def test_page_tables_member_spread_and_peak_table():
+    import pandas as pd
+
+    from analysis import bias_variance_runs as bvr
+
+    frame = pd.DataFrame({"lambda": [0.0, 0.0, 3.0, 3.0], "series": "test", "value": [1.0, 3.0, 0.5, 0.7]})
+    spread = bvr.member_spread(frame, "series").set_index("lambda")
+    assert spread.loc[0.0, "value"] == 2.0 and spread.loc[0.0, "lo"] == 1.0 and spread.loc[0.0, "hi"] == 3.0
+    widths = [4, 16, 64, 256, 1024]
+    errors = pd.DataFrame({"width": widths, "variant": "noisy", "series": "test error",
+                           "value": [0.5, 0.4, 0.9, 0.3, 0.2]})
+    peak = bvr.peak_table(errors).iloc[0]
+    assert peak["peak width"] == 64 and peak["error at width/4"] == 0.4 and peak["error at 4 x width"] == 0.3
+    assert bool(peak["a peak"])
