@@ -53,3 +53,24 @@ def app_demo_cache(tmp_path_factory) -> Path:
     for name, overrides in APP_DEMO_RUNS:
         build_run(tiny(get_preset(name).spec, **overrides), path)
     return path
+
+
+def require_fashion_mnist() -> None:
+    """Skip (with the reason) where the real dataset is not installed."""
+    from training import fashion_mnist
+
+    try:
+        fashion_mnist.locate(download=False)
+    except fashion_mnist.DatasetNotFound:
+        pytest.skip("Fashion-MNIST is not installed")
+
+
+def point_app_at(monkeypatch, demo: Path, mine: Path) -> None:
+    """The app reads `demo` as the demo cache and `mine` as the user's runs, with clean caches."""
+    import streamlit as st
+
+    monkeypatch.setenv("REGLAB_DEMO_DIR", str(demo))
+    monkeypatch.setenv("REGLAB_CACHE_DIR", str(mine))
+    monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()

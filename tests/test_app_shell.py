@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from cache import store
+from tests.conftest import point_app_at
 from ui import charts, data, sources
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -22,11 +23,7 @@ CHART = "vega_lite_chart"   # the element type st.altair_chart / st.vega_lite_ch
 
 
 def open_app(monkeypatch, demo: Path, mine: Path) -> AppTest:
-    monkeypatch.setenv("REGLAB_DEMO_DIR", str(demo))
-    monkeypatch.setenv("REGLAB_CACHE_DIR", str(mine))
-    monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    point_app_at(monkeypatch, demo, mine)
     return AppTest.from_file(APP, default_timeout=60)
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import build_run, tiny
+from tests.conftest import build_run, point_app_at, tiny
 from training.predictions import store_predictions
 from training.presets import get_preset, get_sweep
 
@@ -46,11 +45,7 @@ def lesson_cache(tmp_path_factory) -> Path:
 
 
 def open_page(monkeypatch, demo: Path, mine: Path) -> AppTest:
-    monkeypatch.setenv("REGLAB_DEMO_DIR", str(demo))
-    monkeypatch.setenv("REGLAB_CACHE_DIR", str(mine))
-    monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    point_app_at(monkeypatch, demo, mine)
     app = AppTest.from_file(PAGE, default_timeout=90)   # the page alone: the sidebar's default is both caches
     return app.run()
 
