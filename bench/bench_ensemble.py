@@ -24,7 +24,7 @@ import torch
 
 from bench import standalone_main
 from cache import store
-from training.spec import RunSpec, build_spec
+from runspec import RunSpec, build_spec
 from training.trainer import Trainer, member_indices
 
 

@@ -46,7 +46,7 @@ def default_cache_dir() -> Path:
 
 
 def run_folder(cache_dir: Path | str, run_id: str) -> Path:
-    from training.spec import check_run_id
+    from runspec import check_run_id
 
     return Path(cache_dir) / check_run_id(run_id)
 
@@ -64,7 +64,8 @@ def create_run_folder(cache_dir: Path | str, spec) -> Path:
     folder = run_folder(cache_dir, spec.run_id)
     spec_path = folder / "spec.json"
     if spec_path.exists():
-        if json.loads(spec_path.read_text()) != json.loads(spec.to_json()):
+        # Compare by id, not text: a spec.json written before a defaulted field existed lacks it.
+        if read_spec(folder).run_id != spec.run_id:
             raise CorruptRun(f"{folder}: spec.json differs from the spec whose hash names the folder")
         return folder
     (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -99,7 +100,7 @@ def _read_json(path: Path) -> dict:
 
 
 def read_spec(folder: Path):
-    from training.spec import SpecError, build_spec
+    from runspec import SpecError, build_spec
 
     path = folder / "spec.json"
     if not path.exists():
@@ -238,7 +239,7 @@ def list_runs(cache_dirs: Iterable[Path | str]) -> tuple[pd.DataFrame, list[str]
 
 
 def find_run(cache_dirs: Iterable[Path | str], run_id: str) -> Path:
-    from training.spec import check_run_id
+    from runspec import check_run_id
 
     check_run_id(run_id)
     for cache_dir in cache_dirs:

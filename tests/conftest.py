@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from cache import store
-from training.spec import RunSpec
+from runspec import RunSpec
 
 
 def build_run(spec: RunSpec, cache_dir: Path) -> Path:

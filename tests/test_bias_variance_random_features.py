@@ -13,7 +13,7 @@ from training.datasets import load_dataset
 from training.models import build_model
 from training.predictions import store_predictions
 from training.presets import get_sweep
-from training.spec import SpecError, build_spec
+from runspec import SpecError, build_spec
 from training.trainer import member_indices, member_seeds
 
 PER_MEMBER = 100                      # the interpolation threshold: width = 100 features

@@ -13,7 +13,7 @@ from tests.conftest import build_run, tiny
 from training.datasets import load_dataset
 from training.predictions import member_predictions, postprocess, store_predictions
 from training.presets import get_preset, get_sweep
-from training.spec import SpecError
+from runspec import SpecError
 from training.trainer import member_indices
 
 

@@ -18,7 +18,7 @@ from training import landscape
 from training.losses import member_loss
 from training.models import BatchedBatchNorm, build_model
 from training.presets import PRESETS, SWEEPS
-from training.spec import build_spec
+from runspec import build_spec
 from training.trainer import make_optimizer
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "covariate_shift.py")

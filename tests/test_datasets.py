@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from training import datasets, fashion_mnist
-from training.spec import DataSpec
+from runspec import DataSpec
 
 N_TRAIN, N_TEST = 30, 12
 
@@ -229,7 +229,7 @@ def test_training_draws_are_independent_of_the_model_init():
     """Seed 0 and resample_seed 0 must not share a random stream: N(0, 1) initial weights
     once equalled linear-highdim's first training example (cosine 0.96)."""
     from training.models import build_model
-    from training.spec import ModelSpec
+    from runspec import ModelSpec
 
     data = datasets.load_dataset(DataSpec(name="linear-highdim"))
     model = build_model(ModelSpec(kind="linear", widths=(), init_std=1.0), 200, 1, [0])

@@ -15,7 +15,7 @@ from tests.conftest import build_run, require_fashion_mnist, tiny
 from training import fashion_mnist, subnetworks
 from training.models import build_model
 from training.presets import SWEEPS, get_preset
-from training.spec import build_spec
+from runspec import build_spec
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "dropout.py")
 

@@ -9,7 +9,7 @@ import torch
 
 from cache import store
 from tests.conftest import build_run
-from training.spec import build_spec
+from runspec import build_spec
 from training.trainer import Trainer, member_indices
 
 TOL = 1e-5

@@ -18,7 +18,7 @@ from tests.conftest import build_run
 from training import jobs
 from training.cli import main as cli_main
 from training.presets import get_preset
-from training.spec import SpecError
+from runspec import SpecError
 
 TIMEOUT_S = 150   # generous: job processes import torch, slow on a loaded 2-core machine
 POLY = get_preset("polynomial-degree3").spec.with_overrides({"probe_every": 20, "name": "jobs-test"})

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from training.models import BatchedBatchNorm, BatchedLinear, InvertedDropout, build_model
-from training.spec import ModelSpec
+from runspec import ModelSpec
 
 
 # ------------------------------------------------------------------ dropout

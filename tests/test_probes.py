@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from training import probes
 from training.models import InvertedDropout, build_model
-from training.spec import ModelSpec
+from runspec import ModelSpec
 
 
 def _tiny(activation="relu", batchnorm="none", members=2, dropout=0.0):

@@ -205,7 +205,7 @@ def test_read_only_hides_launch_cancel_resume_delete(monkeypatch, app_demo_cache
 
 
 def test_spec_download_rebuilds_the_same_run(page, app_demo_cache):
-    from training.spec import load_spec_json
+    from runspec import load_spec_json
     from ui.run_live import _spec_json
 
     assert any(b.label == "Spec (JSON)" for b in page.get("download_button"))

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from training.presets import PRESETS
-from training.spec import RunSpec, SpecError, build_spec, check_run_id, load_spec_json
+from runspec import RunSpec, SpecError, build_spec, check_run_id, load_spec_json
 
 BAD_FIELDS = [
     ({"optim": {"lr": -1}}, "optim.lr", "-1"),
@@ -121,3 +121,74 @@ def test_required_presets_exist_and_validate():
     poly = PRESETS["polynomial-degree3"].spec
     assert (poly.optim.lr, poly.batch_size, poly.epochs, poly.data.degree) == (0.01, 10, 400, 3)
     assert PRESETS["weight-decay-3"].spec.optim.weight_decay == 3.0
+
+
+# ---------------------------------------------------------------- stable run ids
+
+def _preset_ids() -> dict[str, str]:
+    from training.presets import PRESETS, SWEEPS
+
+    ids = {name: preset.spec.run_id for name, preset in PRESETS.items()}
+    for name, sweep in SWEEPS.items():
+        ids.update({f"{name}:{point}": spec.run_id for point, spec in sweep.specs()})
+    return ids
+
+
+def test_a_new_defaulted_field_keeps_every_preset_id(monkeypatch):
+    """Adding a field with a default (here to ProbeSpec and to RunSpec) must not re-key the cache."""
+    import runspec.spec as spec_module
+    from pydantic import create_model
+
+    before = _preset_ids()
+    probes = create_model("ProbeSpec", __base__=spec_module.ProbeSpec, gradient_noise=(bool, False))
+    run = create_model("RunSpec", __base__=spec_module.RunSpec, probes=(probes, probes()), warmup_steps=(int, 0))
+    monkeypatch.setattr(spec_module, "RunSpec", run)
+    assert spec_module.build_spec({}).__class__ is run and "warmup_steps" in run.model_fields
+    after = _preset_ids()
+    assert after == before
+    # ...while setting the new field away from its default is a different run.
+    spec = spec_module.build_spec({"name": "x", "warmup_steps": 5})
+    assert spec.run_id != spec_module.build_spec({"name": "x"}).run_id
+
+
+def test_changing_a_default_with_a_version_bump_changes_the_ids(monkeypatch):
+    import runspec.spec as spec_module
+
+    before = _preset_ids()
+    monkeypatch.setattr(spec_module, "SPEC_VERSION", spec_module.SPEC_VERSION + 1)
+    after = _preset_ids()
+    assert set(after) == set(before)
+    assert all(after[name] != before[name] for name in before)
+
+
+def test_the_id_ignores_fields_left_at_their_defaults():
+    explicit = build_spec({"name": "a", "epochs": 10, "optim": {"lr": 0.1, "momentum": 0.0}})
+    assert explicit.run_id == build_spec({"name": "a"}).run_id
+    assert build_spec({"name": "a", "epochs": 11}).run_id != explicit.run_id
+
+
+def test_an_old_spec_json_without_a_new_field_still_reads(tmp_path):
+    """A folder written before a field existed: spec.json lacks it, the store still serves it."""
+    import json
+
+    from cache import store
+
+    spec = build_spec({"name": "old", "epochs": 3})
+    folder = store.create_run_folder(tmp_path, spec)
+    tree = json.loads((folder / "spec.json").read_text())
+    del tree["probes"]["smoothness"]                      # as if written before `smoothness` existed
+    (folder / "spec.json").write_text(json.dumps(tree))
+    assert store.read_spec(folder).run_id == spec.run_id
+    assert store.create_run_folder(tmp_path, spec) == folder
+
+
+def test_rekey_renames_folders_named_by_an_older_id_rule(tmp_path):
+    from cache import store
+    from cache.rekey import rekey_folders
+
+    spec = build_spec({"name": "old", "epochs": 3})
+    folder = store.create_run_folder(tmp_path, spec)
+    stale = folder.rename(tmp_path / "0123456789ab")
+    renamed, problems = rekey_folders(tmp_path)
+    assert renamed == [("0123456789ab", spec.run_id)] and problems == []
+    assert (tmp_path / spec.run_id / "spec.json").exists() and not stale.exists()

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from cache import store
-from training.spec import SpecError, build_spec
+from runspec import SpecError, build_spec
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from tests.conftest import build_run
 from training import jobs, sweeps
 from training.cli import main as cli_main
 from training.presets import Sweep, get_preset
-from training.spec import SpecError
+from runspec import SpecError
 
 BASE = get_preset("polynomial-degree3").spec.with_overrides({"epochs": 2, "probe_every": 20})
 

@@ -12,7 +12,7 @@ from training import cli, fashion_mnist
 from training.datasets import load_dataset
 from training.presets import PRESETS
 from training.probes import PERCENTILES
-from training.spec import SpecError, build_spec
+from runspec import SpecError, build_spec
 from tests.conftest import build_run, tiny
 
 ACTIVATION_COLUMNS = {"step", "epoch", "member", "layer", "site", "mean", "std", "min", "max", "frac_zero",

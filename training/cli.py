@@ -12,7 +12,7 @@ from tqdm import tqdm
 from cache import store
 from training.presets import PRESETS, PresetError, get_preset
 from training import predictions, subnetworks
-from training.spec import RunSpec, SpecError, load_spec_json
+from runspec import RunSpec, SpecError, load_spec_json
 
 
 def parse_overrides(pairs: list[str]) -> dict:

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from training import jobs, sweeps
 from training.cli import add_spec_arguments, cache_dir_of, spec_from_args
 from training.presets import SWEEPS, get_sweep
-from training.spec import SpecError
+from runspec import SpecError
 
 
 def cmd_launch(args: argparse.Namespace) -> int:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 
 from training.models import MLP
-from training.spec import OptimSpec
+from runspec import OptimSpec
 
 
 def solve_member(x: torch.Tensor, y: torch.Tensor, weight_decay: float, has_bias: bool,

@@ -16,7 +16,7 @@ import torch
 from training import fashion_mnist
 
 if TYPE_CHECKING:
-    from training.spec import DataSpec
+    from runspec import DataSpec
 
 SYNTHETIC_TEST_SEED = 1_000_003
 # Training draws use resample_seed + this offset: seeded with resample_seed alone, a draw
@@ -171,12 +171,6 @@ DATASETS: dict[str, Callable[["DataSpec"], Dataset]] = {
     "polynomial": load_polynomial,
     "linear-highdim": load_linear_highdim,
     "concrete-synthetic": load_concrete_synthetic,
-}
-DESCRIPTIONS = {
-    "fashion-mnist": "Fashion-MNIST, 60k/10k 28x28 grey images, 10 classes",
-    "polynomial": "the textbook cubic with x^i/i! features (degree is a knob)",
-    "linear-highdim": "200-dimensional linear regression, 20 training examples",
-    "concrete-synthetic": "8 concrete-mix features on very different scales (kg/m^3, days)",
 }
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from cache import store
-from training.spec import RunSpec
+from runspec import RunSpec
 
 SLOTS_ENV = "REGLAB_SLOTS"
 SLOT_POLL_S = 0.3

@@ -16,7 +16,7 @@ import math
 import torch
 from torch import nn
 
-from training.spec import ModelSpec
+from runspec import ModelSpec
 
 
 class BatchedLinear(nn.Module):

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from cache import store
 from training.presets import PRESETS, SWEEPS
-from training.spec import RunSpec
+from runspec import RunSpec
 
 # lesson -> "module:function" run on each finished run of that lesson (imported lazily).
 POSTPROCESSORS = {

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from cache import store
-from training.spec import RunSpec
+from runspec import RunSpec
 from training.trainer import Diverged, Heartbeat, Trainer
 
 

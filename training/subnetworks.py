@@ -27,7 +27,7 @@ from analysis import dropout as dp
 from cache import store
 from training.datasets import load_dataset
 from training.models import MLP, build_model
-from training.spec import RunSpec
+from runspec import RunSpec
 
 LIVE_SUBSET = 1000                     # test examples the page scores a sampled sub-network on
 REMOVAL_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)

@@ -18,7 +18,7 @@ import pandas as pd
 from cache import store
 from training import jobs
 from training.presets import Sweep
-from training.spec import RunSpec, SpecError
+from runspec import RunSpec, SpecError
 
 
 def grid_points(grid: dict[str, Iterable]) -> list[dict]:

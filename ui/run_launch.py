@@ -12,7 +12,7 @@ import streamlit as st
 
 from cache import store
 from training.presets import PRESETS, SWEEPS
-from training.spec import RunSpec, SpecError, build_spec
+from runspec import RunSpec, SpecError, build_spec
 from ui.data import spec_value
 from ui.sources import demo_dir, user_dir
 

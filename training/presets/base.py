@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from training.spec import RunSpec, build_spec
+from runspec import RunSpec, build_spec
 
 
 class PresetError(KeyError):

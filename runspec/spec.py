@@ -1,8 +1,12 @@
 """The run spec: one immutable, validated description of a training run.
 
-A spec serialises to canonical JSON (sorted keys, defaults included); the first 12 hex
-digits of its SHA-256 are the run id, so the same spec is the same run and a finished
-run is a cache hit.
+A spec serialises to canonical JSON (sorted keys, defaults included) for spec.json. The
+run id hashes only the fields that differ from their defaults, plus SPEC_VERSION: adding
+a defaulted field keeps every id, and changing a default (which changes what an omitted
+field means) bumps the version and so every id. The same spec is the same run, and a
+finished run is a cache hit.
+
+This module is the ground layer: no torch, no dataset loaders.
 """
 from __future__ import annotations
 
@@ -11,8 +15,11 @@ import json
 import re
 from typing import Any, Literal
 
+from runspec.datasets import DATASET_NAMES
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+# Bump when a default changes meaning: every run id changes with it.
 SPEC_VERSION = 1
 RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{12}$")
 
@@ -129,7 +136,7 @@ class ProbeSpec(_Frozen):
 
 
 class RunSpec(_Frozen):
-    spec_version: int = SPEC_VERSION
+    spec_version: int = SPEC_VERSION   # kept in spec.json for readers; the id hashes SPEC_VERSION itself
     name: str = Field(default="", description="a human label; part of the id like everything else")
     data: DataSpec = DataSpec()
     model: ModelSpec = ModelSpec()
@@ -164,7 +171,7 @@ class RunSpec(_Frozen):
 
     @property
     def run_id(self) -> str:
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
+        return run_id_of(self)
 
     def with_overrides(self, overrides: dict[str, Any]) -> "RunSpec":
         """A new spec with dotted keys replaced, e.g. {"optim.lr": 0.5}."""
@@ -172,6 +179,28 @@ class RunSpec(_Frozen):
         for dotted, value in overrides.items():
             _set_dotted(tree, dotted, value)
         return build_spec(tree)
+
+
+def non_default_tree(model: BaseModel) -> dict[str, Any]:
+    """The fields that differ from their defaults, nested models as sub-dicts (empty ones left out)."""
+    tree: dict[str, Any] = {}
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            sub = non_default_tree(value)
+            if sub:
+                tree[name] = sub
+        elif value != info.get_default(call_default_factory=True):
+            tree[name] = value
+    return tree
+
+
+def run_id_of(spec: "RunSpec") -> str:
+    """12 hex digits of SHA-256 over {version, non-default fields} in canonical JSON."""
+    fields = non_default_tree(spec)
+    fields.pop("spec_version", None)   # the version that counts is this code's, below
+    payload = json.dumps({"fields": fields, "version": SPEC_VERSION}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 
 def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
