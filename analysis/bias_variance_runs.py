@@ -32,7 +32,7 @@ def classification_errors(probs, labels) -> dict:
 def decompose_run(pred: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     """One ensemble run's decompositions, {estimator: {quantity: value}}.
 
-    pred (from training.predictions.member_predictions): task; test [K, n] (regression)
+    pred (from postprocess.predictions.member_predictions): task; test [K, n] (regression)
     or [K, n, C] softmax (classification), optionally test_raw [K, n, C] (raw outputs
     of closed-form fits); y_test [n]; y_test_clean and noise_var
     (regression); train_loss / train_error [K] on each member's own training data.

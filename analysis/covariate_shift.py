@@ -217,7 +217,7 @@ def bn_mode_comparison(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
     batch sizes) vs running statistics (eval mode). Dropout is off in both; the running
     statistics are restored after the train-mode passes. -> mode, batch_size, accuracy.
     """
-    from training.models import BatchedBatchNorm, InvertedDropout
+    from nets.models import BatchedBatchNorm, InvertedDropout
 
     bns = [m for m in model.modules() if isinstance(m, BatchedBatchNorm)]
     saved = [(m.running_mean.clone(), m.running_var.clone()) for m in bns]

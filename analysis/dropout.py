@@ -22,7 +22,7 @@ import math
 import pandas as pd
 import torch
 
-from training.models import MLP, BatchedBatchNorm, BatchedPReLU, InvertedDropout
+from nets.models import MLP, BatchedBatchNorm, BatchedPReLU, InvertedDropout
 
 Masks = list[torch.Tensor]
 

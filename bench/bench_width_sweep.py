@@ -8,7 +8,7 @@ excluded), for `--epochs` epochs.
 (2) `--full`: the full sweeps `width-sweep` and `width-sweep-noisy` (every width, the
 preset's epochs) trained for real into `--cache-dir`, one process per sweep side by side
 (one torch thread each: on a shared 2-core machine, two single-threaded processes beat
-one process with two spinning threads), then decomposed (training.predictions). Reports
+one process with two spinning threads), then decomposed (postprocess.predictions). Reports
 the wall time of the whole thing against the 10-minute goal.
 `python -m bench.bench_width_sweep [--epochs N] [--widths 8 64 512] [--full --cache-dir DIR]`.
 """
@@ -51,7 +51,7 @@ def _train_sweep(name: str, cache_dir: str, epochs: int | None) -> tuple[str, fl
     """One sweep, in its own process, single-threaded; returns (name, wall s, cpu s)."""
     torch.set_num_threads(1)
     from cache import store
-    from training.predictions import store_predictions
+    from postprocess.predictions import store_predictions
     from training.runner import execute
 
     wall, cpu = time.perf_counter(), time.process_time()

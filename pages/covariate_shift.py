@@ -12,7 +12,7 @@ from analysis import covariate_shift_charts as charts
 from cache import store
 from training import fashion_mnist
 from training.datasets import load_dataset
-from training.models import build_model
+from nets.models import build_model
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value

@@ -9,8 +9,7 @@ import torch
 
 from analysis import dropout as dp
 from analysis import dropout_charts as charts
-from cache import store
-from training import subnetworks
+from postprocess import subnetworks
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value

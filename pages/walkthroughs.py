@@ -12,11 +12,11 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from ui import charts, code, lesson_charts, messages, sources
-from walkthroughs.loader import PAGES, Lesson, Step, load_lessons
+from lessons import PAGES, page_path
+from walkthroughs.loader import Lesson, Step, load_lessons
 
 REPO = Path(__file__).resolve().parent.parent
-PAGE_TITLES = {"home": "Home", "bias-variance": "Bias-Variance", "covariate-shift": "Covariate Shift & BatchNorm",
-               "dropout": "Dropout", "runs": "Runs"}
+PAGE_TITLES = {page.id: page.title for page in PAGES}
 PRESENTER_CSS = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stSidebarNav"] {display: none;}
 [data-testid="stMainBlockContainer"] {max-width: 1400px;}
@@ -125,7 +125,7 @@ def try_it(step: Step) -> None:
         if step.page:
             title = PAGE_TITLES.get(step.page, step.page)
             try:
-                st.page_link(PAGES[step.page], label=f"Open the {title} page", icon=":material/open_in_new:")
+                st.page_link(page_path(step.page), label=f"Open the {title} page", icon=":material/open_in_new:")
             except StreamlitAPIException:  # the page is not registered (e.g. this file run on its own)
                 st.caption(f"Open the {title} page from the navigation.")
 
@@ -162,7 +162,7 @@ def report_problems(problems) -> None:
         st.warning(f"Lesson file `{where}`, line {problem.line}: {problem.message}", icon=":material/error:")
 
 
-lessons, problems = load_lessons(lesson_charts.CHART_IDS)
+lessons, problems = load_lessons(lesson_charts.CHART_IDS, PAGE_TITLES)
 if st.query_params.get("presenter") == "1":
     st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
 st.title("Walkthroughs")

@@ -15,9 +15,9 @@ import json
 import re
 from typing import Any, Literal
 
-from runspec.datasets import DATASET_NAMES
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from runspec.datasets import DATASET_NAMES
 
 # Bump when a default changes meaning: every run id changes with it.
 SPEC_VERSION = 1
@@ -50,10 +50,8 @@ class DataSpec(_Frozen):
     @field_validator("name")
     @classmethod
     def _known_dataset(cls, name: str) -> str:
-        from training.datasets import DATASETS
-
-        if name not in DATASETS:
-            raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(sorted(DATASETS))}")
+        if name not in DATASET_NAMES:
+            raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(sorted(DATASET_NAMES))}")
         return name
 
 

@@ -12,13 +12,13 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+import lessons
 from cache import store
 from tests.conftest import point_app_at
 from ui import charts, data, sources
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = ("pages/home.py", "pages/bias_variance.py", "pages/covariate_shift.py", "pages/dropout.py",
-         "pages/runs.py", "pages/walkthroughs.py")
+PAGES = tuple(page.path for page in lessons.PAGES)
 CHART = "vega_lite_chart"   # the element type st.altair_chart / st.vega_lite_chart produce in Streamlit 1.67
 
 

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import build_run, point_app_at, tiny
-from training.predictions import store_predictions
+from postprocess.predictions import store_predictions
 from training.presets import get_preset, get_sweep
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "bias_variance.py")

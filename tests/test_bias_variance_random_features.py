@@ -10,8 +10,8 @@ from cache import store
 from tests.conftest import build_run, tiny
 from training.closed_form import random_features
 from training.datasets import load_dataset
-from training.models import build_model
-from training.predictions import store_predictions
+from nets.models import build_model
+from postprocess.predictions import store_predictions
 from training.presets import get_sweep
 from runspec import SpecError, build_spec
 from training.trainer import member_indices, member_seeds

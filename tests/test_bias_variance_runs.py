@@ -11,7 +11,7 @@ from analysis import bias_variance_runs as bvr
 from cache import store
 from tests.conftest import build_run, tiny
 from training.datasets import load_dataset
-from training.predictions import member_predictions, postprocess, store_predictions
+from postprocess.predictions import member_predictions, postprocess, store_predictions
 from training.presets import get_preset, get_sweep
 from runspec import SpecError
 from training.trainer import member_indices

@@ -16,7 +16,7 @@ from cache import store
 from tests.conftest import build_run, require_fashion_mnist, tiny
 from training import landscape
 from training.losses import member_loss
-from training.models import BatchedBatchNorm, build_model
+from nets.models import BatchedBatchNorm, build_model
 from training.presets import PRESETS, SWEEPS
 from runspec import build_spec
 from training.trainer import make_optimizer

@@ -228,7 +228,7 @@ def test_concrete_features_keep_their_raw_scales_unless_normalised():
 def test_training_draws_are_independent_of_the_model_init():
     """Seed 0 and resample_seed 0 must not share a random stream: N(0, 1) initial weights
     once equalled linear-highdim's first training example (cosine 0.96)."""
-    from training.models import build_model
+    from nets.models import build_model
     from runspec import ModelSpec
 
     data = datasets.load_dataset(DataSpec(name="linear-highdim"))

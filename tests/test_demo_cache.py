@@ -14,24 +14,24 @@ from streamlit.testing.v1 import AppTest
 
 from cache import store
 from training import fashion_mnist
-from training.precompute import check_demo, demo_runs
+from lessons import PAGES as PAGE_ENTRIES, demo_runs
+from postprocess.precompute import check_demo
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "cache" / "demo"
 APP = str(REPO / "app.py")
-PAGES = ("pages/home.py", "pages/bias_variance.py", "pages/covariate_shift.py", "pages/dropout.py",
-         "pages/runs.py", "pages/walkthroughs.py")
+PAGES = tuple(page.path for page in PAGE_ENTRIES)
 MISSING = "No finished runs of"   # ui.messages.missing_runs
 
 
 def test_committed_demo_cache_has_every_preset_and_sweep_finished():
-    problems = check_demo(DEMO)
+    problems = check_demo(demo_runs(), DEMO)
     assert not problems, "the demo cache is stale:\n" + "\n".join(problems)
 
 
 def test_a_stale_demo_cache_names_what_to_rebuild(tmp_path):
     run = demo_runs(["polynomial-degree3"])[0]
-    problems = check_demo(tmp_path)
+    problems = check_demo(demo_runs(), tmp_path)
     line = next(p for p in problems if run.spec.run_id in p)
     assert "preset polynomial-degree3" in line
     assert "python -m training precompute --only polynomial-degree3" in line

@@ -12,8 +12,9 @@ from analysis import dropout as dp
 from analysis import dropout_charts as charts
 from cache import store
 from tests.conftest import build_run, require_fashion_mnist, tiny
-from training import fashion_mnist, subnetworks
-from training.models import build_model
+from training import fashion_mnist
+from postprocess import subnetworks
+from nets.models import build_model
 from training.presets import SWEEPS, get_preset
 from runspec import build_spec
 
@@ -190,7 +191,7 @@ def test_analysis_tables_are_replaced_not_appended(demo_cache, tmp_path):
 
 
 def test_cli_subcommand_scores_a_run(demo_cache, capsys):
-    from training.cli import main
+    from cli import main
 
     folder = dropout_folder(demo_cache)
     saved = {t: store.read_table(folder, t) for t in ("subnet_samples", "mc_average", "unit_removal")}

@@ -16,7 +16,7 @@ import pytest
 from cache import store
 from tests.conftest import build_run
 from training import jobs
-from training.cli import main as cli_main
+from cli import main as cli_main
 from training.presets import get_preset
 from runspec import SpecError
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.models import BatchedBatchNorm, BatchedLinear, InvertedDropout, build_model
+from nets.models import BatchedBatchNorm, BatchedLinear, InvertedDropout, build_model
 from runspec import ModelSpec
 
 

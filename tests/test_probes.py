@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from training import probes
-from training.models import InvertedDropout, build_model
+from nets.models import InvertedDropout, build_model
 from runspec import ModelSpec
 
 

@@ -9,7 +9,7 @@ import pytest
 from cache import store
 from tests.conftest import build_run
 from training import jobs, sweeps
-from training.cli import main as cli_main
+from cli import main as cli_main
 from training.presets import Sweep, get_preset
 from runspec import SpecError
 
@@ -83,7 +83,7 @@ def test_launched_grid_runs_as_jobs_and_tabulates(cache_dir):
 
 def test_named_sweep_table_lists_varied_fields_and_unfinished_runs(cache_dir, capsys):
     base = {k: v for k, v in BASE.model_dump(mode="json").items() if k != "name"}
-    sweep = Sweep("width-sweep", "widths x batchnorm", "test", base=base,
+    sweep = Sweep("width-sweep", "widths x batchnorm", base=base,
                   grid={"model.kind": ("mlp",), "model.widths": ([4], [2, 2]), "model.batchnorm": ("none", "before")})
     specs = [spec for _, spec in sweep.specs()]
     for spec in specs:

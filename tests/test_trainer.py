@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from cache import store
-from training import cli, fashion_mnist
+import cli
+from cli.args import parse_overrides
+from training import fashion_mnist
 from training.datasets import load_dataset
 from training.presets import PRESETS
 from training.probes import PERCENTILES
@@ -154,12 +156,12 @@ def test_cli_bad_spec_file_and_preset(cache_dir, capsys, tmp_path):
 
 
 def test_set_values_are_json_with_string_fallback():
-    parsed = cli.parse_overrides(["optim.lr=0.5", "model.widths=[64, 32]", "data.name=polynomial",
+    parsed = parse_overrides(["optim.lr=0.5", "model.widths=[64, 32]", "data.name=polynomial",
                                   "model.bias=false", "data.n_train=null", "name=a=b"])
     assert parsed == {"optim.lr": 0.5, "model.widths": [64, 32], "data.name": "polynomial",
                       "model.bias": False, "data.n_train": None, "name": "a=b"}
     with pytest.raises(SpecError, match="key=value"):
-        cli.parse_overrides(["optim.lr"])
+        parse_overrides(["optim.lr"])
 
 
 def test_cli_presets_lists_names(capsys):

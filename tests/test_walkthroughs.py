@@ -14,6 +14,9 @@ from tests.conftest import build_run, tiny
 from training.presets import PRESETS, SWEEPS
 from ui import lesson_charts
 from walkthroughs import loader
+from lessons import PAGES, page_path
+
+PAGE_IDS = [page.id for page in PAGES]
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "pages/walkthroughs.py"
@@ -44,8 +47,8 @@ def _tiny_runs():
 
 @pytest.fixture(scope="session")
 def lesson_cache(tmp_path_factory) -> Path:
-    from training.predictions import store_predictions
-    from training.subnetworks import evaluate_subnetworks
+    from postprocess.predictions import store_predictions
+    from postprocess.subnetworks import evaluate_subnetworks
 
     path = tmp_path_factory.getbasetemp() / "lesson-cache"
     for spec in _tiny_runs():
@@ -66,7 +69,7 @@ def _sentences(markdown: str) -> int:
 
 
 def test_every_shipped_lesson_loads_and_every_chart_resolves():
-    lessons, problems = loader.load_lessons(lesson_charts.CHART_IDS)
+    lessons, problems = loader.load_lessons(lesson_charts.CHART_IDS, PAGE_IDS)
     assert problems == []
     assert REQUIRED_LESSONS <= {lesson.id for lesson in lessons}
     for lesson in lessons:
@@ -74,7 +77,7 @@ def test_every_shipped_lesson_loads_and_every_chart_resolves():
         for step in lesson.steps:
             where = f"{lesson.path.name}:{step.line}"
             assert set(step.charts) <= set(lesson_charts.CHARTS), where
-            assert step.question and step.try_it and step.page in loader.PAGES, where
+            assert step.question and step.try_it and step.page in PAGE_IDS, where
             assert 2 <= _sentences(step.explanation) <= 4, f"{where}: {step.explanation!r}"
             assert step.options and 0 <= step.answer < len(step.options), where
 
@@ -137,7 +140,7 @@ def _write(folder: Path, name: str, text: str) -> Path:
 
 
 def test_a_lesson_parses_into_steps_with_predictions_and_compare():
-    lesson = loader.parse_lesson(GOOD, "sample.md", lesson_charts.CHART_IDS)
+    lesson = loader.parse_lesson(GOOD, "sample.md", lesson_charts.CHART_IDS, PAGE_IDS)
     assert (lesson.id, lesson.intro, len(lesson.steps)) == ("sample", "Intro text.", 2)
     first, second = lesson.steps
     assert first.options == ("this", "that") and first.answer == 1 and first.line == 9
@@ -162,7 +165,7 @@ def test_broken_lessons_name_their_file_and_line_and_the_others_still_load(tmp_p
     _write(tmp_path, "00-good.md", GOOD)
     for name, (text, _, _) in BROKEN.items():
         _write(tmp_path, name, text.replace("id: sample", f"id: {name.removesuffix('.md')}"))
-    lessons, problems = loader.load_lessons(lesson_charts.CHART_IDS, tmp_path)
+    lessons, problems = loader.load_lessons(lesson_charts.CHART_IDS, PAGE_IDS, tmp_path)
     assert [lesson.id for lesson in lessons] == ["sample"]
     by_file = {problem.path.name: problem for problem in problems}
     assert set(by_file) == set(BROKEN)
@@ -175,7 +178,7 @@ def test_broken_lessons_name_their_file_and_line_and_the_others_still_load(tmp_p
 def test_a_duplicate_lesson_id_is_a_problem_not_a_silent_override(tmp_path):
     _write(tmp_path, "a.md", GOOD)
     _write(tmp_path, "b.md", GOOD)
-    lessons, problems = loader.load_lessons(lesson_charts.CHART_IDS, tmp_path)
+    lessons, problems = loader.load_lessons(lesson_charts.CHART_IDS, PAGE_IDS, tmp_path)
     assert len(lessons) == 1 and "already used by a.md" in str(problems[0])
 
 
@@ -231,7 +234,7 @@ def open_step(app: AppTest, lesson: str, step: int, **extra: str) -> AppTest:
 
 
 def test_walk_every_step_of_every_lesson(app):
-    lessons, _ = loader.load_lessons(lesson_charts.CHART_IDS)
+    lessons, _ = loader.load_lessons(lesson_charts.CHART_IDS, PAGE_IDS)
     for lesson in lessons:
         open_step(app, lesson.id, 1)
         for number, step in enumerate(lesson.steps, start=1):
@@ -245,7 +248,7 @@ def test_walk_every_step_of_every_lesson(app):
             assert any(step.options[step.answer] in text for text in verdicts), (lesson.id, number)
             assert any(step.explanation[:40] in m.value for m in app.markdown), (lesson.id, number)
             links = [link.proto.page for link in app.get("page_link")]
-            assert Path(loader.PAGES[step.page]).stem in links, (lesson.id, number, links)   # the page's URL path
+            assert Path(page_path(step.page)).stem in links, (lesson.id, number, links)   # the page's URL path
             if step.compare:
                 app.segmented_control(key=f"{key}-compare").set_value(step.compare[-1][0]).run()
                 assert not app.exception, (lesson.id, number, app.exception)
@@ -258,7 +261,7 @@ def test_walk_every_step_of_every_lesson(app):
 
 
 def test_a_deep_link_opens_the_named_step(app):
-    lessons, _ = loader.load_lessons(lesson_charts.CHART_IDS)
+    lessons, _ = loader.load_lessons(lesson_charts.CHART_IDS, PAGE_IDS)
     batchnorm = next(lesson for lesson in lessons if lesson.id == "batchnorm")
     open_step(app, "batchnorm", 3)
     assert app.subheader[0].value == batchnorm.steps[2].title

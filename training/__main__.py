@@ -1,5 +1,3 @@
-import sys
+from cli import main
 
-from training.cli import main
-
-sys.exit(main())
+raise SystemExit(main())

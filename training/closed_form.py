@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import torch
 
-from training.models import MLP
+from nets.models import MLP
 from runspec import OptimSpec
 
 

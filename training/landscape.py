@@ -21,7 +21,7 @@ import copy
 import torch
 
 from training.losses import member_loss
-from training.models import MLP, BatchedBatchNorm
+from nets.models import MLP, BatchedBatchNorm
 from runspec import RunSpec
 
 ETA_FACTORS = tuple(float(f) for f in torch.logspace(-2, 2, 8, base=2.0))  # lr x 0.25 .. 4

@@ -12,7 +12,7 @@ import contextlib
 import numpy as np
 import torch
 
-from training.models import MLP, BatchedBatchNorm, InvertedDropout
+from nets.models import MLP, BatchedBatchNorm, InvertedDropout
 
 # 2..98 for the lab's bands, 7/16/31/50/69/84/93 as in TensorBoard's distribution view.
 PERCENTILES = (2, 7, 15, 16, 31, 50, 69, 84, 85, 93, 98)

@@ -20,7 +20,7 @@ from cache import store
 from training import probes
 from training.datasets import Dataset, load_dataset
 from training.losses import evaluate, member_loss
-from training.models import MLP, build_model, is_bias
+from nets.models import MLP, build_model, is_bias
 from runspec import RunSpec
 
 PROBE_EVAL_EXAMPLES = 1000   # per split at probe steps; epoch ends use probes.eval_max

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from cache import store
-from runspec import RunSpec, build_spec
+from runspec import RunSpec
 
 LISTING_COLUMNS = ["run_id", "folder", "state", "spec", "status", "collection"]
 STATE_PREFERENCE = {"finished": 0, "running": 1, "queued": 2, "interrupted": 3, "cancelled": 4,

@@ -1,7 +1,8 @@
-"""Home-page thumbnails: one small curve per lesson, from the demo cache only."""
+"""Home-page thumbnails: one small curve per page, from the demo cache only.
+
+A thumbnail (lessons.Thumbnail) names preset runs, a metric and a split."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -14,14 +15,7 @@ from ui.data import fingerprint, latest_run, load_table
 from ui.sources import demo_dir
 
 
-@dataclass(frozen=True)
-class Thumbnail:
-    runs: tuple[str, ...]    # preset names; one run found: train vs test, several: one line each
-    metric: str
-    split: str = "test"
-
-
-def _frame(thumb: Thumbnail, keys: tuple) -> pd.DataFrame:
+def _frame(thumb, keys: tuple) -> pd.DataFrame:
     tables = {name: load_table(Path(folder), "scalars") for name, folder, _state, _rows in keys}
     curves = compare.curves(tables, "step")
     curves = curves[curves["metric"] == thumb.metric]
@@ -31,7 +25,7 @@ def _frame(thumb: Thumbnail, keys: tuple) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _thumbnail_spec(thumb: Thumbnail, keys: tuple) -> tuple[dict | None, pd.DataFrame]:
+def _thumbnail_spec(thumb, keys: tuple) -> tuple[dict | None, pd.DataFrame]:
     frame = _frame(thumb, keys)
     if frame.empty:
         return None, frame
@@ -41,7 +35,7 @@ def _thumbnail_spec(thumb: Thumbnail, keys: tuple) -> tuple[dict | None, pd.Data
     return vega_lite_spec(run_charts.thumbnail_chart(frame, title, log_y)), frame
 
 
-def _demo_keys(thumb: Thumbnail) -> tuple:
+def _demo_keys(thumb) -> tuple:
     keys = []
     for name in thumb.runs:
         folder = latest_run(name, [demo_dir()])
@@ -54,7 +48,7 @@ def _demo_keys(thumb: Thumbnail) -> tuple:
     return tuple(keys)
 
 
-def show_thumbnail(thumb: Thumbnail, key: str) -> None:
+def show_thumbnail(thumb, key: str) -> None:
     """The thumbnail, or a note saying which demo runs it needs."""
     keys = _demo_keys(thumb)
     spec, frame = _thumbnail_spec(thumb, keys) if keys else (None, None)

@@ -13,14 +13,6 @@ from typing import Iterable
 
 LESSON_DIR = Path(__file__).resolve().parent / "lessons"
 
-# Page ids a step's "Try it" may link to -> the page file app.py registers.
-PAGES = {
-    "home": "pages/home.py",
-    "bias-variance": "pages/bias_variance.py",
-    "covariate-shift": "pages/covariate_shift.py",
-    "dropout": "pages/dropout.py",
-    "runs": "pages/runs.py",
-}
 LESSON_FIELDS = ("id", "title", "summary")
 STEP_FIELDS = ("chart", "page", "knob", "compare")
 SECTIONS = ("question", "predict", "explanation", "try it")
@@ -45,7 +37,7 @@ class Step:
     chart: str
     explanation: str
     try_it: str                                # what to change, as markdown
-    page: str | None = None                    # page id to link to (see PAGES)
+    page: str | None = None                    # page id to link to (lessons.PAGES)
     knob: str | None = None                    # the control to change on that page
     options: tuple[str, ...] = ()              # multiple-choice predictions (may be empty)
     answer: int | None = None                  # index into options
@@ -227,7 +219,7 @@ def _build_step(raw: _RawStep, chart_ids: set[str], page_ids: set[str], path: Pa
 
 
 def parse_lesson(text: str, path: Path | str, chart_ids: Iterable[str],
-                 page_ids: Iterable[str] = tuple(PAGES)) -> Lesson:
+                 page_ids: Iterable[str]) -> Lesson:
     """One lesson file's text -> Lesson, or LessonError naming the file and line."""
     path = Path(path)
     lines = text.splitlines()
@@ -243,8 +235,8 @@ def parse_lesson(text: str, path: Path | str, chart_ids: Iterable[str],
                   intro=intro, path=path)
 
 
-def load_lessons(chart_ids: Iterable[str], folder: Path | str | None = None,
-                 page_ids: Iterable[str] = tuple(PAGES)) -> tuple[list[Lesson], list[LessonError]]:
+def load_lessons(chart_ids: Iterable[str], page_ids: Iterable[str],
+                 folder: Path | str | None = None) -> tuple[list[Lesson], list[LessonError]]:
     """Every `*.md` lesson in `folder` (default LESSON_DIR), in file-name order, and one error
     per file that failed."""
     folder = LESSON_DIR if folder is None else folder

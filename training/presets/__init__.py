@@ -1,5 +1,6 @@
 """Presets and sweeps: named specs (and grids of specs) for every lesson, one registry
 the CLI, the demo precompute and the app list from."""
+
 from __future__ import annotations
 
 from training.presets.base import Preset, PresetError, Sweep, get_preset, get_sweep

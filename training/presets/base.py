@@ -13,9 +13,8 @@ class PresetError(KeyError):
 @dataclass(frozen=True)
 class Preset:
     name: str
-    description: str          # one line: what it reproduces and where from
-    lesson: str               # which page/lesson uses it
-    spec_tree: dict           # overrides on the RunSpec defaults
+    description: str  # one line: what it reproduces and where from
+    spec_tree: dict  # overrides on the RunSpec defaults
 
     @property
     def spec(self) -> RunSpec:
@@ -41,11 +40,11 @@ class Sweep:
     The runs of a sweep are found again by hashing its specs (spec hash = run id), so a
     page can ask for "the runs of sweep X" without any index file.
     """
+
     name: str
     description: str
-    lesson: str
-    base: dict                          # spec tree, like Preset.spec_tree
-    grid: dict[str, tuple]              # dotted key -> values, e.g. {"model.widths": ([8], [64])}
+    base: dict  # spec tree, like Preset.spec_tree
+    grid: dict[str, tuple]  # dotted key -> values, e.g. {"model.widths": ([8], [64])}
 
     def points(self) -> list[dict]:
         """Every combination as {dotted key: value}, in grid order."""

@@ -1,9 +1,9 @@
 """Batch normalization lesson (REFERENCES 1, 2.4, 2.5): Ioffe & Szegedy's Figure 1,
 Santurkar et al.'s ICS and smoothness measurements, the Keras Concrete lesson, and
 learning-rate / placement sweeps. Budgets are cut to CPU minutes; the effects survive."""
+
 from training.presets.base import Preset, Sweep, collect
 
-LESSON = "covariate-shift"
 
 # Figure 1 (section 4.1): 3 x 100 sigmoid, small Gaussian init, batches of 60, SGD.
 # The paper trains 50k steps on MNIST; 5 epochs of 20k Fashion-MNIST images is ~1.7k steps,
@@ -11,7 +11,10 @@ LESSON = "covariate-shift"
 FIG1 = {
     "data": {"name": "fashion-mnist", "n_train": 20_000, "n_test": 2_000},
     "model": {"widths": [100, 100, 100], "activation": "sigmoid", "init_std": 0.05, "batchnorm": "none"},
-    "optim": {"name": "sgd", "lr": 0.5}, "loss": "cross-entropy", "epochs": 5, "batch_size": 60,
+    "optim": {"name": "sgd", "lr": 0.5},
+    "loss": "cross-entropy",
+    "epochs": 5,
+    "batch_size": 60,
     "probe_every": 17,
     "probes": {"tracked_units": 10, "probe_batch": 512, "ics": True, "smoothness": True},
 }
@@ -22,8 +25,13 @@ def _fig1(batchnorm: str, **model) -> dict:
 
 
 # The Figure 1 net on a small budget for sweeps: 10k images, 2 epochs, ICS/smoothness off.
-SMALL = {**_fig1("none"), "data": {"name": "fashion-mnist", "n_train": 10_000, "n_test": 2_000},
-         "epochs": 2, "probe_every": 20, "probes": {"tracked_units": 10}}
+SMALL = {
+    **_fig1("none"),
+    "data": {"name": "fashion-mnist", "n_train": 10_000, "n_test": 2_000},
+    "epochs": 2,
+    "probe_every": 20,
+    "probes": {"tracked_units": 10},
+}
 
 # For the learning-rate sweep: the same shape with ReLU and torch's default init, a net that
 # trains without BN at moderate rates, so the sweep shows where each one stops training.
@@ -34,26 +42,45 @@ LR_NET = {**SMALL, "model": {"widths": [100, 100, 100], "activation": "relu", "b
 CONCRETE = {
     "data": {"name": "concrete-synthetic", "normalize": "none"},
     "model": {"widths": [512, 512, 512], "activation": "relu", "batchnorm": "none"},
-    "optim": {"name": "sgd", "lr": 0.01}, "loss": "mae", "epochs": 40, "batch_size": 64,
-    "probe_every": 12, "probes": {"tracked_units": 5, "histogram_bins": 30},
+    "optim": {"name": "sgd", "lr": 0.01},
+    "loss": "mae",
+    "epochs": 40,
+    "batch_size": 64,
+    "probe_every": 12,
+    "probes": {"tracked_units": 5, "histogram_bins": 30},
 }
 
-PRESETS = collect(
-    Preset("bn-fig1-nobn", "BN paper Fig. 1: 3x100 sigmoid, batch 60, SGD, no BN (Fashion-MNIST, 1.7k steps)",
-           LESSON, _fig1("none")),
-    Preset("bn-fig1-bn", "BN paper Fig. 1: the same net with BN before every sigmoid", LESSON, _fig1("before")),
-    Preset("bn-noisy", "Santurkar et al.: the Fig. 1 BN net with random per-step scale/shift noise after BN",
-           LESSON, _fig1("before", bn_noise=0.5)),
+BN_FIG1_NOBN = Preset(
+    "bn-fig1-nobn", "BN paper Fig. 1: 3x100 sigmoid, batch 60, SGD, no BN (Fashion-MNIST, 1.7k steps)", _fig1("none")
 )
+BN_FIG1_BN = Preset("bn-fig1-bn", "BN paper Fig. 1: the same net with BN before every sigmoid", _fig1("before"))
+BN_NOISY = Preset(
+    "bn-noisy",
+    "Santurkar et al.: the Fig. 1 BN net with random per-step scale/shift noise after BN",
+    _fig1("before", bn_noise=0.5),
+)
+PRESETS = collect(BN_FIG1_NOBN, BN_FIG1_BN, BN_NOISY)
 
-SWEEPS = {s.name: s for s in (
-    Sweep("bn-lr-sweep", "Final test accuracy vs learning rate, with and without BN (3x100 ReLU, 10k images)",
-          LESSON, LR_NET, {"optim.lr": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0),
-                          "model.batchnorm": ("none", "before")}),
-    Sweep("bn-concrete", "Keras lesson: unscaled Concrete features, 512x3 ReLU, MAE, SGD; BN vs input BN vs "
-          "standardizing", LESSON, CONCRETE,
-          {"model.batchnorm": ("none", "before"), "model.input_batchnorm": (False, True),
-           "data.normalize": ("none", "standardize")}),
-    Sweep("bn-placement", "BN before vs after the sigmoid (Fig. 1 net, 10k images)", LESSON,
-          {**SMALL, "epochs": 3}, {"model.batchnorm": ("none", "before", "after")}),
-)}
+BN_LR_SWEEP = Sweep(
+    "bn-lr-sweep",
+    "Final test accuracy vs learning rate, with and without BN (3x100 ReLU, 10k images)",
+    LR_NET,
+    {"optim.lr": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0), "model.batchnorm": ("none", "before")},
+)
+BN_CONCRETE = Sweep(
+    "bn-concrete",
+    "Keras lesson: unscaled Concrete features, 512x3 ReLU, MAE, SGD; BN vs input BN vs standardizing",
+    CONCRETE,
+    {
+        "model.batchnorm": ("none", "before"),
+        "model.input_batchnorm": (False, True),
+        "data.normalize": ("none", "standardize"),
+    },
+)
+BN_PLACEMENT = Sweep(
+    "bn-placement",
+    "BN before vs after the sigmoid (Fig. 1 net, 10k images)",
+    {**SMALL, "epochs": 3},
+    {"model.batchnorm": ("none", "before", "after")},
+)
+SWEEPS = collect(BN_LR_SWEEP, BN_CONCRETE, BN_PLACEMENT)

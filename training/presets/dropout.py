@@ -8,13 +8,20 @@ test loss rising), which is where dropout's effect on the generalization gap sho
 the largest at intermediate sizes; they also found test error flat for keep
 probabilities 0.4-0.8 (drop rates 0.2-0.6), with very high drop rates underfitting.
 """
-from training.presets.base import Sweep
-from training.presets.core import D2L_MLP
 
-SWEEP_BUDGET = {**D2L_MLP, "data": {"name": "fashion-mnist", "n_train": 2_000}, "epochs": 100,
-                "batch_size": 128, "model": {"widths": [256, 256], "activation": "relu"},
-                "optim": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
-                "probe_every": 200, "probes": {"tracked_units": 0, "histogram_bins": 20}}
+from training.presets.base import Sweep, collect
+from training.presets.core import D2L_MLP_TREE
+
+SWEEP_BUDGET = {
+    **D2L_MLP_TREE,
+    "data": {"name": "fashion-mnist", "n_train": 2_000},
+    "epochs": 100,
+    "batch_size": 128,
+    "model": {"widths": [256, 256], "activation": "relu"},
+    "optim": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+    "probe_every": 200,
+    "probes": {"tracked_units": 0, "histogram_bins": 20},
+}
 
 RATES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 # (first hidden layer, second hidden layer); the common practice is a lower rate near the
@@ -23,11 +30,16 @@ LAYER_RATES = ((0.0, 0.0), (0.1, 0.3), (0.2, 0.5), (0.3, 0.7), (0.5, 0.5), (0.5,
 
 PRESETS: dict = {}
 
-SWEEPS = {
-    "dropout-rate-sweep": Sweep(
-        "dropout-rate-sweep", "Dropout rate p = 0..0.9 in both hidden layers, 784-256-256-10 on 2k examples",
-        "dropout", SWEEP_BUDGET, {"model.dropout": RATES}),
-    "dropout-layer-sweep": Sweep(
-        "dropout-layer-sweep", "Per-layer dropout rates (lower near the input, and one reversed pair)",
-        "dropout", SWEEP_BUDGET, {"model.dropout": LAYER_RATES}),
-}
+DROPOUT_RATE_SWEEP = Sweep(
+    "dropout-rate-sweep",
+    "Dropout rate p = 0..0.9 in both hidden layers, 784-256-256-10 on 2k examples",
+    SWEEP_BUDGET,
+    {"model.dropout": RATES},
+)
+DROPOUT_LAYER_SWEEP = Sweep(
+    "dropout-layer-sweep",
+    "Per-layer dropout rates (lower near the input, and one reversed pair)",
+    SWEEP_BUDGET,
+    {"model.dropout": LAYER_RATES},
+)
+SWEEPS = collect(DROPOUT_RATE_SWEEP, DROPOUT_LAYER_SWEEP)

@@ -1,4 +1,5 @@
 """All presets and sweeps by name. A lesson's module adds its own dicts here (one line each)."""
+
 from training.presets import bias_variance
 from training.presets import core
 from training.presets import covariate_shift

@@ -5,21 +5,25 @@ with the same budget of 9 runs (Bergstra & Bengio), on the textbook MLP.
 Budget: 10k Fashion-MNIST images, 3 epochs (about 120 steps a run), scored at epoch ends
 only, so the 18 runs fit the demo precompute; the ordering of settings is what the lesson reads.
 """
+
 from __future__ import annotations
 
 import math
 import random
 from dataclasses import dataclass
 
-from training.presets.base import Sweep
+from training.presets.base import collect, Sweep
 
-LESSON = "walkthroughs"
 TUNING_BASE = {
     "data": {"name": "fashion-mnist", "n_train": 10_000, "n_test": 2_000},
     "model": {"widths": [256], "activation": "relu", "init_std": 0.01},
-    "optim": {"name": "adam", "lr": 0.001}, "loss": "cross-entropy", "epochs": 3, "batch_size": 256,
+    "optim": {"name": "adam", "lr": 0.001},
+    "loss": "cross-entropy",
+    "epochs": 3,
+    "batch_size": 256,
     # scores only at epoch ends, on at most 2,000 examples per split: the lesson reads final metrics
-    "probe_every": 1_000, "probes": {"activations": False, "weights": False, "tracked_units": 0, "eval_max": 2_000},
+    "probe_every": 1_000,
+    "probes": {"activations": False, "weights": False, "tracked_units": 0, "eval_max": 2_000},
 }
 BETA2 = 0.999
 
@@ -29,6 +33,7 @@ class RandomSearch(Sweep):
     """A sweep whose points are drawn at random: `grid` maps a dotted key to ('log', low, high)
     or ('uniform', low, high); the same seed always draws the same points. Adam's beta1 is
     drawn under the key 'beta1' and stored in optim.betas with the fixed beta2."""
+
     n: int = 9
     seed: int = 0
 
@@ -46,14 +51,20 @@ class RandomSearch(Sweep):
 def _draw(rule: tuple, rng: random.Random) -> float:
     kind, low, high = rule
     value = math.exp(rng.uniform(math.log(low), math.log(high))) if kind == "log" else rng.uniform(low, high)
-    return float(f"{value:.3g}")   # 3 significant digits: readable in tables and legends
+    return float(f"{value:.3g}")  # 3 significant digits: readable in tables and legends
 
 
-SWEEPS = {s.name: s for s in (
-    Sweep("tuning-grid", "Grid search: Adam lr {0.1, 0.01, 0.001} x beta1 {0.8, 0.88, 0.9}, 784-256-10, 10k images",
-          LESSON, TUNING_BASE, {"optim.lr": (0.1, 0.01, 0.001),
-                                "optim.betas": ((0.8, BETA2), (0.88, BETA2), (0.9, BETA2))}),
-    RandomSearch("tuning-random", "Random search: 9 draws of lr ~ log-uniform(1e-4, 1e-1), beta1 ~ U(0.8, 0.99)",
-                 LESSON, TUNING_BASE, {"optim.lr": ("log", 1e-4, 1e-1), "beta1": ("uniform", 0.8, 0.99)}),
-)}
+TUNING_GRID = Sweep(
+    "tuning-grid",
+    "Grid search: Adam lr {0.1, 0.01, 0.001} x beta1 {0.8, 0.88, 0.9}, 784-256-10, 10k images",
+    TUNING_BASE,
+    {"optim.lr": (0.1, 0.01, 0.001), "optim.betas": ((0.8, BETA2), (0.88, BETA2), (0.9, BETA2))},
+)
+TUNING_RANDOM = RandomSearch(
+    "tuning-random",
+    "Random search: 9 draws of lr ~ log-uniform(1e-4, 1e-1), beta1 ~ U(0.8, 0.99)",
+    TUNING_BASE,
+    {"optim.lr": ("log", 1e-4, 1e-1), "beta1": ("uniform", 0.8, 0.99)},
+)
+SWEEPS = collect(TUNING_GRID, TUNING_RANDOM)
 PRESETS: dict = {}

@@ -17,8 +17,6 @@ freshly sampled sub-networks live without the dataset installed.
 """
 from __future__ import annotations
 
-import argparse
-import time
 from pathlib import Path
 
 import torch
@@ -26,7 +24,7 @@ import torch
 from analysis import dropout as dp
 from cache import store
 from training.datasets import load_dataset
-from training.models import MLP, build_model
+from nets.models import MLP, build_model
 from runspec import RunSpec
 
 LIVE_SUBSET = 1000                     # test examples the page scores a sampled sub-network on
@@ -103,39 +101,3 @@ def postprocess(folder: Path) -> dict:
     if spec.model.kind != "mlp" or status["state"] != "finished" or not (folder / "checkpoints" / "final.pt").exists():
         return {}
     return evaluate_subnetworks(folder)
-
-
-def cmd_subnetworks(args: argparse.Namespace) -> int:
-    from training.cli import cache_dir_of
-
-    folder = store.find_run([cache_dir_of(args), store.DEMO_DIR], args.run_id)
-    started = time.time()
-    tables = evaluate_subnetworks(folder, n_samples=args.samples, repeats=args.repeats, seed=args.seed,
-                                  n_test=args.n_test)
-    reference = tables["subnet_reference"][0]["accuracy"]
-    print(f"{args.run_id}: sub-network tables written in {time.time() - started:.1f}s")
-    print(f"  weight-scaled test accuracy {reference:.4f}")
-    samples = [r["accuracy"] for r in tables["subnet_samples"]]
-    print(f"  {len(samples)} sampled sub-networks: mean {sum(samples) / len(samples):.4f}, "
-          f"min {min(samples):.4f}, max {max(samples):.4f}")
-    import pandas as pd
-
-    curve = pd.DataFrame(tables["mc_average"])
-    print(f"  MC average within one std of weight scaling from k = {dp.mc_within_one_std(curve, reference)}")
-    print("  " + "  ".join(f"k={k}: {a:.4f}" for k, a in curve.groupby("k")["accuracy"].mean().items()))
-    removal = pd.DataFrame(tables["unit_removal"]).groupby("fraction")["accuracy"].mean()
-    print("  units removed: " + "  ".join(f"{f:.0%}: {a:.4f}" for f, a in removal.items()))
-    for row in tables["sparsity"]:
-        print(f"  {row['layer']}: mean activation {row['mean_activation']:.3f}, zeros {row['frac_zero']:.1%}")
-    return 0
-
-
-def add_parser(sub) -> None:
-    """Register `subnetworks RUN_ID` on the CLI's subparsers."""
-    parser = sub.add_parser("subnetworks", help="score a run's dropout sub-networks and store the tables")
-    parser.add_argument("run_id")
-    parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-test", type=int, help="score on the first N test examples only (default: all)")
-    parser.set_defaults(func=cmd_subnetworks)

@@ -21,13 +21,10 @@ from analysis.bias_variance_runs import decompose_run, summary_rows
 from cache import store
 from training.datasets import load_dataset
 from training.losses import evaluate
-from training.models import build_model
+from nets.models import build_model
 from training.trainer import member_indices, member_seeds
 
 MAX_TEST = 2000                   # a fixed test subset: the first MAX_TEST test examples
-LESSON = "bias-variance"
-
-
 @torch.no_grad()
 def member_predictions(folder: Path, max_test: int = MAX_TEST) -> dict:
     """Reload a finished run and score each member; shapes: test [K, n(, C)], train_* [K]."""
@@ -81,47 +78,9 @@ def store_predictions(folder: Path, keep_file: bool = False, max_test: int = MAX
 def postprocess(folder: Path) -> bool:
     """The demo precompute's hook: decompose a finished run of this lesson; False if it is
     not one (another lesson's run, unfinished, or its final checkpoint was dropped)."""
-    from training.presets import PRESETS, SWEEPS
-
-    spec, status = store.read_spec(folder), store.read_status(folder)
-    named = SWEEPS.get(spec.name) or PRESETS.get(spec.name)
-    if named is None or named.lesson != LESSON or status["state"] != "finished":
+    if store.read_status(folder)["state"] != "finished":
         return False
     if not (folder / "checkpoints" / "final.pt").exists():
         return False
     store_predictions(folder)
     return True
-
-
-# ---------------------------------------------------------------- CLI: python -m training predictions
-
-def cmd_predictions(args) -> int:
-    """Decompose the named runs, or every finished run of the named sweeps/presets."""
-    from training.cli import cache_dir_of
-
-    cache_dir = cache_dir_of(args)
-    folders = [store.find_run([cache_dir, store.DEMO_DIR], r) for r in args.run_ids]
-    for folder in store.iter_run_folders(cache_dir) if args.name else []:
-        if store.read_spec(folder).name in args.name and store.read_status(folder)["state"] == "finished":
-            folders.append(folder)
-    if not folders:
-        print("no runs given or found (pass run ids, or --name SWEEP)")
-        return 2
-    for folder in folders:
-        result = store_predictions(folder, keep_file=args.keep)
-        shown = {e: {q: round(v, 4) for q, v in d.items()} for e, d in result.items() if e != "scores"}
-        spec = store.read_spec(folder)
-        label = (f"{spec.name} widths={list(spec.model.widths)} degree={spec.data.degree} n_train={spec.data.n_train} "
-                 f"label_noise={spec.data.label_noise} noise_std={spec.data.noise_std} wd={spec.optim.weight_decay}")
-        scores = {q: round(v, 4) for q, v in result["scores"].items()}
-        print(f"{folder.name} {label}\n  scores {scores}\n  {shown}")
-    return 0
-
-
-def add_parser(sub) -> None:
-    """Registers `predictions` on the training CLI's subparsers."""
-    parser = sub.add_parser("predictions", help="store each member's test predictions' bias-variance decomposition")
-    parser.add_argument("run_ids", nargs="*", help="run ids (or use --name)")
-    parser.add_argument("--name", nargs="+", metavar="SWEEP", help="every finished run with this spec name")
-    parser.add_argument("--keep", action="store_true", help="also write predictions.npz (float16)")
-    parser.set_defaults(func=cmd_predictions)

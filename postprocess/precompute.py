@@ -1,66 +1,23 @@
-"""`python -m training precompute`: build the demo cache that the app opens with.
+"""Build the demo cache that the app opens with (`python -m training precompute`).
 
-Every registered preset and sweep is trained into cache/demo (resumable: finished runs
-are skipped, an interrupted one continues from its checkpoint), then post-processed by
-its lesson (stored sub-network evaluations, test predictions). Sweep runs keep no model
-checkpoint and no per-layer probe tables: their pages use the scores and lesson tables
-only, and the demo cache stays small.
+The lesson registry says which runs the demo cache holds (`lessons.demo_runs()`: a spec,
+its lesson and whether it keeps its checkpoint); this module trains each into cache/demo
+(resumable: finished runs are skipped, an interrupted one continues from its checkpoint),
+then runs its lesson's post-processing (stored sub-network evaluations, test predictions).
+Sweep runs keep no model checkpoint and no per-layer probe tables: their pages use the
+scores and lesson tables only, and the demo cache stays small.
 """
 from __future__ import annotations
 
-import importlib
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
 from cache import store
-from training.presets import PRESETS, SWEEPS
-from runspec import RunSpec
 
-# lesson -> "module:function" run on each finished run of that lesson (imported lazily).
-POSTPROCESSORS = {
-    "dropout": "training.subnetworks:postprocess",
-    "bias-variance": "training.predictions:postprocess",
-}
-
-
-@dataclass(frozen=True)
-class DemoRun:
-    spec: RunSpec
-    lesson: str
-    keep_checkpoint: bool
-    sweep: str | None = None
-
-
-def demo_runs(names: list[str] | None = None) -> list[DemoRun]:
-    """Presets then sweeps (optionally only those named), without duplicate run ids."""
-    runs: dict[str, DemoRun] = {}
-    for name, preset in PRESETS.items():
-        if names is None or name in names:
-            runs.setdefault(preset.spec.run_id, DemoRun(preset.spec, preset.lesson, True))
-    for name, sweep in SWEEPS.items():
-        if names is None or name in names:
-            for _, spec in sweep.specs():
-                runs.setdefault(spec.run_id, DemoRun(spec, sweep.lesson, False, sweep=name))
-    return list(runs.values())
-
-
-def postprocess(folder: Path, lesson: str) -> None:
-    target = POSTPROCESSORS.get(lesson)
-    if target is None:
-        return
-    module_name, _, function = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError:
-        return
-    getattr(module, function)(folder)
-
-
-def build_one(run: DemoRun, cache_dir: Path) -> str:
+def build_one(run, cache_dir: Path) -> str:
     """Train (or resume) one demo run, post-process it, trim it; returns its final state."""
     from training.runner import execute
 
@@ -72,7 +29,8 @@ def build_one(run: DemoRun, cache_dir: Path) -> str:
         if run.sweep:
             store.write_status(folder, sweep=run.sweep)
     if state == "finished" and not store.read_status(folder).get("postprocessed"):
-        postprocess(folder, run.lesson)
+        if run.lesson.postprocess is not None:
+            run.lesson.postprocess(folder)
         store.write_status(folder, postprocessed=True)
     if not run.keep_checkpoint:
         trim_sweep_run(folder)
@@ -107,7 +65,7 @@ def folder_size_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
-def _build_in_worker(run: DemoRun, cache_dir: Path) -> str:
+def _build_in_worker(run, cache_dir: Path) -> str:
     """One torch thread per worker: the demo models are small, and N single-threaded
     workers on N cores beat one N-threaded trainer (no thread oversubscription)."""
     import torch
@@ -116,7 +74,7 @@ def _build_in_worker(run: DemoRun, cache_dir: Path) -> str:
     return build_one(run, cache_dir)
 
 
-def _build_all(runs: list[DemoRun], cache_dir: Path, workers: int) -> dict[str, int]:
+def _build_all(runs: list, cache_dir: Path, workers: int) -> dict[str, int]:
     states: dict[str, int] = {}
     bar = tqdm(total=len(runs), desc="demo runs", unit="run", dynamic_ncols=True)
     if workers <= 1:
@@ -134,19 +92,19 @@ def _build_all(runs: list[DemoRun], cache_dir: Path, workers: int) -> dict[str, 
     return states
 
 
-def precompute(cache_dir: Path | None = None, names: list[str] | None = None, prune: bool = False,
+def precompute(runs: list, cache_dir: Path | None = None, keep_ids: set[str] | None = None,
                workers: int = 1) -> dict:
+    """Build `runs` (lessons.demo_runs()); with `keep_ids`, delete every other folder afterwards."""
     cache_dir = Path(cache_dir or store.DEMO_DIR)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    runs = demo_runs(names)
     started = time.time()
     states = _build_all(runs, cache_dir, workers)
-    removed = prune_stale(cache_dir, {r.spec.run_id for r in demo_runs()}) if prune else []
+    removed = prune_stale(cache_dir, keep_ids) if keep_ids is not None else []
     return {"runs": len(runs), "states": states, "seconds": round(time.time() - started, 1),
             "size_mb": round(folder_size_mb(cache_dir), 2), "removed": removed, "cache_dir": str(cache_dir)}
 
 
-def check_demo(cache_dir: Path | None = None) -> list[str]:
+def check_demo(runs: list, cache_dir: Path | None = None) -> list[str]:
     """What is missing or stale in the demo cache, one line each with the command to fix it.
 
     Run ids are spec hashes, so a preset whose spec changed simply has no folder: it reads
@@ -154,12 +112,12 @@ def check_demo(cache_dir: Path | None = None) -> list[str]:
     """
     cache_dir = Path(cache_dir or store.DEMO_DIR)
     problems = []
-    for run in demo_runs():
-        label = f"sweep {run.sweep}" if run.sweep else f"preset {run.spec.name}"
+    for run in runs:
+        label = run.label
         folder = cache_dir / run.spec.run_id
         if not folder.exists():
             problems.append(f"{label}: run {run.spec.run_id} is missing or its spec changed; "
-                            f"rebuild with `python -m training precompute --only {run.sweep or run.spec.name}`")
+                            f"rebuild with `python -m training precompute --only {run.rebuild_name}`")
             continue
         try:
             status = store.read_status(folder)
@@ -168,5 +126,5 @@ def check_demo(cache_dir: Path | None = None) -> list[str]:
             continue
         if status["state"] not in ("finished", "diverged"):
             problems.append(f"{label}: run {run.spec.run_id} is {status['state']}; "
-                            f"finish it with `python -m training precompute --only {run.sweep or run.spec.name}`")
+                            f"finish it with `python -m training precompute --only {run.rebuild_name}`")
     return problems

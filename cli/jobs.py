@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from tqdm import tqdm
 
 from training import jobs, sweeps
-from training.cli import add_spec_arguments, cache_dir_of, spec_from_args
+import lessons
+from cli.args import add_spec_arguments, cache_dir_of, json_or_text, note, spec_from_args
 from training.presets import SWEEPS, get_sweep
 from runspec import SpecError
 
@@ -19,25 +19,26 @@ def cmd_launch(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
     run_id = jobs.launch(spec, cache_dir_of(args), slots=args.slots)
     print(run_id)
-    _note(f"{run_id}: {jobs.job_status(run_id, cache_dir_of(args))['state']} ({spec.name or 'custom spec'})")
+    note(f"{run_id}: {jobs.job_status(run_id, cache_dir_of(args))['state']} ({spec.name or 'custom spec'})")
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     if args.list:
         for name, sweep in sorted(SWEEPS.items()):
-            print(f"{name}  [{sweep.lesson}] {sweep.description} ({len(sweep.points())} runs)")
+            lesson = lessons.lesson_of(name)
+            print(f"{name}  [{lesson.id if lesson else '-'}] {sweep.description} ({len(sweep.points())} runs)")
         return 0
     cache_dir = cache_dir_of(args)
     if args.sweep:
-        overrides = sweeps.parse_assignments(args.set or [], _json_or_text)
+        overrides = sweeps.parse_assignments(args.set or [], json_or_text)
         run_ids = sweeps.launch_named_sweep(get_sweep(args.sweep), cache_dir, args.slots, overrides)
     else:
         base = spec_from_args(args)
         run_ids = sweeps.launch_sweep(base, _points(args), args.name or f"{base.name or 'custom'}-sweep",
                                       cache_dir, args.slots)
     print("\n".join(run_ids))
-    _note(f"{len(run_ids)} runs launched or already there; watch them with: "
+    note(f"{len(run_ids)} runs launched or already there; watch them with: "
           f"python -m training wait {' '.join(run_ids)}")
     return 0
 
@@ -51,13 +52,6 @@ def _points(args: argparse.Namespace) -> list[dict]:
     if not args.grid:
         raise SpecError("give --sweep NAME, or --preset/--spec with --grid key=v1,v2 (or --random N --range ...)")
     return sweeps.grid_points(sweeps.parse_assignments(args.grid, sweeps.parse_values))
-
-
-def _json_or_text(raw: str):
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -124,7 +118,7 @@ def cmd_wait(args: argparse.Namespace) -> int:
     try:
         rows = jobs.wait(args.run_ids, cache_dir_of(args), timeout=args.timeout, on_update=show)
     except TimeoutError as err:
-        _note(f"error: {err}")
+        note(f"error: {err}")
         return 1
     finally:
         for bar in bars.values():
@@ -136,10 +130,6 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 def cmd_job(args: argparse.Namespace) -> int:
     return jobs.run_job(args.run_id, cache_dir_of(args), args.slots or jobs.default_slots())
-
-
-def _note(text: str) -> None:
-    print(text, file=sys.stderr)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,0 +1,166 @@
+"""Pages and lessons, declared once (see lessons/__init__.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from postprocess import predictions, subnetworks
+from runspec import RunSpec
+from training.presets import Preset, Sweep
+from training.presets import bias_variance as bv, core, covariate_shift as cs, dropout as dp, tuning
+
+
+class LessonError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """Home's small chart for a page: one run -> train vs test, several -> one line each."""
+    runs: tuple[str, ...]         # preset names
+    metric: str
+    split: str = "test"
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str                       # the id a walkthrough step's `page:` names
+    title: str
+    path: str                     # the module st.navigation runs
+    icon: str
+    blurb: str = ""               # Home's card text
+    thumbnail: Thumbnail | None = None
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str                       # the walkthrough file's `id:`
+    title: str
+    page: str                     # a Page id
+    presets: tuple[Preset, ...] = ()
+    sweeps: tuple[Sweep, ...] = ()
+    postprocess: Callable[[Path], object] | None = None   # run on each finished run of the lesson
+    charts: tuple[str, ...] = ()  # chart ids (ui/lesson_charts.py) its walkthrough and page show
+    walkthrough: str | None = None  # file name under walkthroughs/lessons/
+
+    @property
+    def run_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.presets) + tuple(s.name for s in self.sweeps)
+
+
+PAGES: tuple[Page, ...] = (
+    Page("home", "Home", "pages/home.py", ":material/home:"),
+    Page("bias-variance", "Bias-Variance", "pages/bias_variance.py", ":material/query_stats:",
+         "Under- and overfitting with polynomial features, weight decay, and the bias-variance "
+         "decomposition estimated over resampled training sets.",
+         Thumbnail((core.POLYNOMIAL_DEGREE19.name,), "loss")),
+    Page("covariate-shift", "Covariate Shift & BatchNorm", "pages/covariate_shift.py",
+         ":material/stacked_line_chart:",
+         "How each layer's input distribution moves during training, and what BatchNorm (and where it "
+         "sits) changes in speed, stability and the loss landscape.",
+         Thumbnail((cs.BN_FIG1_NOBN.name, cs.BN_FIG1_BN.name), "accuracy")),
+    Page("dropout", "Dropout", "pages/dropout.py", ":material/grain:",
+         "Dropout as training a huge ensemble of thinned sub-networks: rates, layers, and how much the "
+         "train-test gap closes.",
+         Thumbnail((core.D2L_NO_DROPOUT.name, core.D2L_DROPOUT.name), "loss")),
+    Page("runs", "Runs", "pages/runs.py", ":material/play_circle:",
+         "Every run in the caches: launch presets and sweeps, watch them live, compare curves, weight "
+         "norms and activation distributions, export charts and specs.",
+         Thumbnail((core.D2L_MLP.name,), "accuracy")),
+    Page("walkthroughs", "Walkthroughs", "pages/walkthroughs.py", ":material/school:",
+         "Classroom lessons, step by step, each pointing at the charts that make its point."),
+)
+
+LESSONS: tuple[Lesson, ...] = (
+    Lesson("under-overfitting", "Under- and overfitting", "bias-variance",
+           presets=(core.POLYNOMIAL_DEGREE1, core.POLYNOMIAL_DEGREE3, core.POLYNOMIAL_DEGREE19),
+           sweeps=(bv.POLY_DEGREE_SWEEP,), postprocess=predictions.postprocess,
+           charts=("poly-loss-degree1", "poly-loss-degree3", "poly-loss-degree19", "poly-weights-degree1",
+                   "poly-weights-degree3", "poly-weights-degree19", "poly-final-by-degree", "poly-decomposition"),
+           walkthrough="01-under-overfitting.md"),
+    Lesson("weight-decay", "Weight decay", "bias-variance",
+           presets=(core.WEIGHT_DECAY_0, core.WEIGHT_DECAY_3), sweeps=(bv.WEIGHT_DECAY_SWEEP,),
+           postprocess=predictions.postprocess,
+           charts=("wd-loss-0", "wd-loss-3", "wd-final-by-lambda", "wd-lambda-loss", "wd-lambda-norm", "wd-norm"),
+           walkthrough="02-weight-decay.md"),
+    Lesson("width-sweeps", "Bias and variance of networks, double descent", "bias-variance",
+           sweeps=(bv.WIDTH_SWEEP, bv.WIDTH_SWEEP_NOISY, bv.WIDTH_SWEEP_NOISY_DROPOUT, bv.WIDTH_SWEEP_NOISY_WD,
+                   bv.WIDTH_SWEEP_RF, bv.WIDTH_SWEEP_RF_NOISY),
+           postprocess=predictions.postprocess),
+    Lesson("dropout", "Dropout", "dropout",
+           presets=(core.D2L_DROPOUT, core.D2L_NO_DROPOUT), sweeps=(dp.DROPOUT_RATE_SWEEP, dp.DROPOUT_LAYER_SWEEP),
+           postprocess=subnetworks.postprocess,
+           charts=("dropout-loss", "dropout-accuracy", "dropout-gap", "dropout-subnets", "dropout-mc",
+                   "dropout-removal", "dropout-sparsity", "dropout-rate-sweep"),
+           walkthrough="03-dropout.md"),
+    Lesson("batchnorm", "Batch normalization", "covariate-shift",
+           presets=(cs.BN_FIG1_NOBN, cs.BN_FIG1_BN, cs.BN_NOISY),
+           sweeps=(cs.BN_LR_SWEEP, cs.BN_CONCRETE, cs.BN_PLACEMENT),
+           charts=("bn-fig1-accuracy", "bn-fig1-percentiles", "bn-ics", "bn-smoothness", "bn-noisy-accuracy",
+                   "bn-lr-sweep"),
+           walkthrough="04-batchnorm.md"),
+    Lesson("tuning", "Hyperparameter tuning", "runs", sweeps=(tuning.TUNING_GRID, tuning.TUNING_RANDOM),
+           charts=("tuning-grid", "tuning-search-plane", "tuning-lr-projection"), walkthrough="05-tuning.md"),
+    Lesson("mlp", "The textbook MLP", "runs", presets=(core.D2L_MLP,)),
+)
+
+
+def get_lesson(lesson_id: str) -> Lesson:
+    for lesson in LESSONS:
+        if lesson.id == lesson_id:
+            return lesson
+    raise LessonError(f"unknown lesson {lesson_id!r}; known: {', '.join(l.id for l in LESSONS)}")
+
+
+def page_path(page_id: str) -> str:
+    for page in PAGES:
+        if page.id == page_id:
+            return page.path
+    raise LessonError(f"unknown page {page_id!r}; known: {', '.join(p.id for p in PAGES)}")
+
+
+def lesson_of(name: str) -> Lesson | None:
+    """The lesson whose preset or sweep has this spec name (None for a custom run)."""
+    return next((lesson for lesson in LESSONS if name in lesson.run_names), None)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One run of the demo cache: its spec, the lesson it serves, and how precompute treats it."""
+    spec: RunSpec
+    lesson: Lesson
+    keep_checkpoint: bool           # presets keep theirs; sweep runs are trimmed to stay small
+    sweep: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"sweep {self.sweep}" if self.sweep else f"preset {self.spec.name}"
+
+    @property
+    def rebuild_name(self) -> str:
+        return self.sweep or self.spec.name
+
+
+def demo_runs(names: list[str] | None = None) -> list[DemoRun]:
+    """Every lesson's presets then sweeps (optionally only those named), without duplicate run ids."""
+    runs: dict[str, DemoRun] = {}
+    for lesson in LESSONS:
+        for preset in lesson.presets:
+            if names is None or preset.name in names:
+                runs.setdefault(preset.spec.run_id, DemoRun(preset.spec, lesson, True))
+    for lesson in LESSONS:
+        for sweep in lesson.sweeps:
+            if names is None or sweep.name in names:
+                for _, spec in sweep.specs():
+                    runs.setdefault(spec.run_id, DemoRun(spec, lesson, False, sweep=sweep.name))
+    return list(runs.values())
+
+
+def postprocess_run(folder: Path, spec: RunSpec) -> object:
+    """Run the post-processing of the run's lesson, if it has one (a custom run has none)."""
+    lesson = lesson_of(spec.name)
+    if lesson is None or lesson.postprocess is None:
+        return None
+    return lesson.postprocess(folder)

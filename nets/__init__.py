@@ -1,0 +1,1 @@
+"""The networks the lab trains: torch modules only (batched MLP, our dropout, batched BN); no disk, no data."""
