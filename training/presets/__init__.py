@@ -3,7 +3,7 @@ the CLI, the demo precompute and the app list from."""
 
 from __future__ import annotations
 
-from training.presets.base import Preset, PresetError, Sweep, get_preset, get_sweep
-from training.presets.registry import PRESETS, SWEEPS
+from training.presets.base import Preset, PresetError, Sweep
+from training.presets.registry import PRESETS, SWEEPS, get_preset, get_sweep
 
 __all__ = ["PRESETS", "SWEEPS", "Preset", "PresetError", "Sweep", "get_preset", "get_sweep"]

@@ -21,14 +21,6 @@ class Preset:
         return build_spec({"name": self.name, **self.spec_tree})
 
 
-def get_preset(name: str) -> Preset:
-    from training.presets.registry import PRESETS
-
-    if name not in PRESETS:
-        raise PresetError(f"unknown preset {name!r}; known: {', '.join(sorted(PRESETS))}")
-    return PRESETS[name]
-
-
 def collect(*presets: Preset) -> dict[str, Preset]:
     return {p.name: p for p in presets}
 
@@ -56,11 +48,3 @@ class Sweep:
     def specs(self) -> list[tuple[dict, RunSpec]]:
         base = build_spec({"name": self.name, **self.base})
         return [(point, base.with_overrides(point)) for point in self.points()]
-
-
-def get_sweep(name: str) -> Sweep:
-    from training.presets.registry import SWEEPS
-
-    if name not in SWEEPS:
-        raise PresetError(f"unknown sweep {name!r}; known: {', '.join(sorted(SWEEPS)) or 'none'}")
-    return SWEEPS[name]
