@@ -217,25 +217,13 @@ def bn_mode_comparison(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
     batch sizes) vs running statistics (eval mode). Dropout is off in both; the running
     statistics are restored after the train-mode passes. -> mode, batch_size, accuracy.
     """
-    from nets.models import BatchedBatchNorm, InvertedDropout
+    from nets.models import measuring_mode
 
-    bns = [m for m in model.modules() if isinstance(m, BatchedBatchNorm)]
-    saved = [(m.running_mean.clone(), m.running_var.clone()) for m in bns]
     rows = []
-    try:
-        for mode, size in [("eval (running stats)", len(x))] + [("train (batch stats)", b) for b in batch_sizes]:
-            model.train(mode.startswith("train"))
-            for m in model.modules():
-                if isinstance(m, InvertedDropout):
-                    m.eval()
+    for mode, size in [("eval (running stats)", len(x))] + [("train (batch stats)", b) for b in batch_sizes]:
+        with measuring_mode(model, batch_stats=mode.startswith("train")):
             size = min(size, len(x))
             n = (len(x) // size) * size
             out = torch.cat([model(x[i:i + size]) for i in range(0, n, size)], dim=1)  # [K, n, C]
-            acc = (out.argmax(-1) == y[:n]).float().mean().item()
-            rows.append({"mode": mode, "batch_size": size, "accuracy": acc})
-    finally:
-        for m, (mean, var) in zip(bns, saved):
-            m.running_mean.copy_(mean)
-            m.running_var.copy_(var)
-        model.eval()
+            rows.append({"mode": mode, "batch_size": size, "accuracy": (out.argmax(-1) == y[:n]).float().mean().item()})
     return pd.DataFrame(rows)

@@ -12,7 +12,9 @@ name (`CorruptRun`) and never breaks a listing of the others.
 """
 from __future__ import annotations
 
+import enum
 import fcntl
+import shutil
 import json
 import os
 import sqlite3
@@ -28,8 +30,23 @@ from cache.metrics_db import SCHEMA_VERSION, RunWriter, compact, connect, replac
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = Path(os.environ.get("REGLAB_DEMO_DIR", REPO_ROOT / "cache" / "demo"))
-STATES = ("queued", "running", "finished", "failed", "cancelled", "interrupted", "diverged")
-TERMINAL = ("finished", "failed", "cancelled", "diverged")
+
+
+class RunState(str, enum.Enum):
+    """A run's state in status.json. A str enum: `RunState.FINISHED == "finished"` holds, so
+    frames and JSON keep plain strings."""
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"   # the job's process died (read-time verdict, or written on restart)
+    DIVERGED = "diverged"         # the loss became non-finite: a result to show, not an error
+
+
+STATES = tuple(state.value for state in RunState)
+TERMINAL = tuple(s.value for s in (RunState.FINISHED, RunState.FAILED, RunState.CANCELLED, RunState.DIVERGED))
+DONE = (RunState.FINISHED.value, RunState.DIVERGED.value)   # trained to the end: a cache hit
 HEARTBEAT_STALE_S = 30.0
 
 
@@ -39,6 +56,10 @@ class StoreError(Exception):
 
 class CorruptRun(StoreError):
     pass
+
+
+SPEC_FILE, STATUS_FILE, METRICS_FILE, CHECKPOINT_DIR, JOB_LOG = (
+    "spec.json", "status.json", "metrics.sqlite", "checkpoints", "job.log")
 
 
 def default_cache_dir() -> Path:
@@ -149,6 +170,16 @@ def save_checkpoint(folder: Path, name: str, state: dict) -> None:
     os.replace(tmp, path)
 
 
+def delete_run(folder: Path) -> None:
+    """Remove a run folder. Renamed first (atomic), so a reader never sees it half-deleted."""
+    folder = Path(folder)
+    if not (folder / SPEC_FILE).exists() and not (folder / STATUS_FILE).exists():
+        raise StoreError(f"{folder}: not a run folder; nothing deleted")
+    doomed = folder.with_name(f".deleting-{folder.name}-{os.getpid()}")
+    os.rename(folder, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
 def load_checkpoint(folder: Path, name: str = "last") -> dict | None:
     path = folder / "checkpoints" / f"{name}.pt"
     if not path.exists():
@@ -247,3 +278,39 @@ def find_run(cache_dirs: Iterable[Path | str], run_id: str) -> Path:
         if (folder / "spec.json").exists():
             return folder
     raise StoreError(f"unknown run id {run_id!r} (looked in {', '.join(str(c) for c in cache_dirs)})")
+
+
+# ---------------------------------------------------------------- models
+
+def model_args(spec, in_features: int, out_features: int, member_seeds: list[int]) -> dict:
+    """What build_model needs, saved in every checkpoint (as nanoGPT saves `model_args`)."""
+    return {"model": spec.model.model_dump(mode="json"), "in_features": int(in_features),
+            "out_features": int(out_features), "member_seeds": [int(s) for s in member_seeds]}
+
+
+def _args_from_state(spec, state: dict) -> dict:
+    """For checkpoints written before model_args existed: shapes from the weights
+    (every weight is [K, out, in]; the first layer's `in` is the input size)."""
+    first = next(v for k, v in state.items() if k.endswith("linear.weight") or k == "output.weight")
+    members, out_features = state["output.weight"].shape[:2]
+    seeds = [spec.seed] * members if spec.ensemble_init == "same" else [spec.seed + k for k in range(members)]
+    return model_args(spec, first.shape[2], out_features, seeds)
+
+
+def load_model(folder: Path, name: str = "final"):
+    """The run's network with the checkpoint's weights, in eval mode (torch's default device)."""
+    from nets.models import build_model
+    from runspec import build_spec
+
+    spec = read_spec(folder)
+    checkpoint = load_checkpoint(folder, name)
+    if checkpoint is None:
+        raise StoreError(f"{folder}: no checkpoints/{name}.pt (has the run finished, and were checkpoints kept?)")
+    args = checkpoint.get("model_args") or _args_from_state(spec, checkpoint["model"])
+    model_spec = build_spec({"model": args["model"]}).model
+    model = build_model(model_spec, args["in_features"], args["out_features"], args["member_seeds"])
+    try:
+        model.load_state_dict(checkpoint["model"])
+    except (RuntimeError, KeyError) as err:
+        raise CorruptRun(f"{folder}: checkpoint {name}.pt does not fit its spec's model ({err})") from None
+    return model.eval()

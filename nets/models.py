@@ -11,6 +11,8 @@ The input to `act` is the "pre-activation" site the probes record, its output "p
 """
 from __future__ import annotations
 
+import contextlib
+
 import math
 
 import torch
@@ -189,3 +191,33 @@ def build_model(spec: ModelSpec, in_features: int, out_features: int, member_see
 def is_bias(name: str) -> bool:
     """Parameters that `optim.decay_bias = False` exempts from weight decay: biases and BN/PReLU."""
     return name.endswith("bias") or ".bn_" in name or name.startswith("input_bn") or ".act." in name
+
+
+@contextlib.contextmanager
+def running_stats_kept(model: nn.Module):
+    """BN running averages restored on exit: measurement passes (probes, landscape steps,
+    train-mode comparisons) must observe the network without feeding its running statistics."""
+    bns = [m for m in model.modules() if isinstance(m, BatchedBatchNorm)]
+    saved = [(m.running_mean.clone(), m.running_var.clone()) for m in bns]
+    try:
+        yield
+    finally:
+        for m, (mean, var) in zip(bns, saved):
+            m.running_mean.copy_(mean)
+            m.running_var.copy_(var)
+
+
+@contextlib.contextmanager
+def measuring_mode(model: nn.Module, batch_stats: bool):
+    """Dropout off; BN on batch statistics (`batch_stats`) or its running averages; running
+    averages and the model's train/eval mode restored on exit."""
+    was_training = model.training
+    with running_stats_kept(model):
+        model.train(batch_stats)
+        for m in model.modules():
+            if isinstance(m, InvertedDropout):
+                m.eval()
+        try:
+            yield model
+        finally:
+            model.train(was_training)

@@ -12,7 +12,6 @@ from analysis import covariate_shift_charts as charts
 from cache import store
 from training import fashion_mnist
 from training.datasets import load_dataset
-from nets.models import build_model
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
@@ -53,14 +52,9 @@ def sweep_frame(name: str, fields: dict[str, str]) -> pd.DataFrame:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def final_model_and_batch(folder: str, mtime_ns: int, n_examples: int = 500):
     """The run's final weights and its first test examples (the page's only model load)."""
-    spec = store.read_spec(Path(folder))
-    state = store.load_checkpoint(Path(folder), "final")["model"]
-    members, out_f, _ = state["output.weight"].shape
-    in_f = state["hidden.hidden1.linear.weight"].shape[2]
-    model = build_model(spec.model, in_f, out_f, list(range(members)))
-    model.load_state_dict(state)
-    data = load_dataset(spec.data)
-    return model.eval(), data.x_test[:n_examples], data.y_test[:n_examples]
+    model = store.load_model(Path(folder), "final")
+    data = load_dataset(store.read_spec(Path(folder)).data)
+    return model, data.x_test[:n_examples], data.y_test[:n_examples]
 
 
 st.title("Covariate shift & BatchNorm")

@@ -9,6 +9,7 @@ import torch
 
 from analysis import dropout as dp
 from analysis import dropout_charts as charts
+from cache import store
 from postprocess import subnetworks
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
@@ -23,7 +24,7 @@ SAMPLES_KEY, SEED_KEY = "dropout_samples", "dropout_sample_seed"
 @st.cache_resource(show_spinner=False, max_entries=8)
 def trained_model(folder: str, mtime_ns: int):
     """The run's final weights (read-only use: sampling never changes them)."""
-    return subnetworks.load_trained_model(Path(folder))
+    return store.load_model(Path(folder))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

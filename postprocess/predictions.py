@@ -21,21 +21,15 @@ from analysis.bias_variance_runs import decompose_run, summary_rows
 from cache import store
 from training.datasets import load_dataset
 from training.losses import evaluate
-from nets.models import build_model
-from training.trainer import member_indices, member_seeds
+from training.trainer import member_indices
 
 MAX_TEST = 2000                   # a fixed test subset: the first MAX_TEST test examples
 @torch.no_grad()
 def member_predictions(folder: Path, max_test: int = MAX_TEST) -> dict:
     """Reload a finished run and score each member; shapes: test [K, n(, C)], train_* [K]."""
     spec = store.read_spec(folder)
-    ckpt = store.load_checkpoint(folder, "final")
-    if ckpt is None:
-        raise store.StoreError(f"{folder}: no checkpoints/final.pt (is the run finished, and were checkpoints kept?)")
+    model = store.load_model(folder, "final")
     data = load_dataset(spec.data)
-    model = build_model(spec.model, data.in_features, data.out_features, member_seeds(spec))
-    model.load_state_dict(ckpt["model"])
-    model.eval()
     x_test, y_test = data.x_test[:max_test], data.y_test[:max_test]
     outputs = model(x_test)                                              # [K, n, C]
     idx = member_indices(spec, len(data.y_train))                        # [K, m]

@@ -24,26 +24,10 @@ import torch
 from analysis import dropout as dp
 from cache import store
 from training.datasets import load_dataset
-from nets.models import MLP, build_model
-from runspec import RunSpec
 
 LIVE_SUBSET = 1000                     # test examples the page scores a sampled sub-network on
 REMOVAL_FRACTIONS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 TEST_SUBSET_CHECKPOINT = "test_subset"
-
-
-def load_trained_model(folder: Path, spec: RunSpec | None = None) -> MLP:
-    """The run's final weights in a freshly built model, in eval mode."""
-    spec = spec or store.read_spec(folder)
-    checkpoint = store.load_checkpoint(folder, "final")
-    if checkpoint is None:
-        raise store.StoreError(f"{folder}: no final checkpoint (has the run finished?)")
-    state = checkpoint["model"]
-    output = state["output.weight"]                                   # [K, C, d_last]
-    first = next(v for k, v in state.items() if k.endswith("linear.weight") or k == "output.weight")  # [K, out, d]
-    model = build_model(spec.model, first.shape[2], output.shape[1], [spec.seed] * output.shape[0])
-    model.load_state_dict(checkpoint["model"])
-    return model.eval()
 
 
 def save_test_subset(folder: Path, x: torch.Tensor, y: torch.Tensor) -> None:
@@ -71,7 +55,7 @@ def evaluate_subnetworks(folder: Path, n_samples: int = 200, ks: tuple[int, ...]
     n_test scores on the first n_test test examples only (default: the run's whole test set)."""
     spec = store.read_spec(folder)
     data = load_dataset(spec.data)
-    model = load_trained_model(folder, spec)
+    model = store.load_model(folder, "final")
     x, y = data.x_test[:n_test], data.y_test[:n_test]
     generator = torch.Generator().manual_seed(seed)
     reference = float(dp.accuracy(dp.weight_scaled_forward(model, x), y))

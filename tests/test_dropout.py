@@ -170,7 +170,7 @@ def test_postprocess_stores_tables_and_the_live_test_subset(demo_cache):
 
 def test_weight_scaled_network_is_eval_mode_of_the_trained_model(demo_cache):
     folder = dropout_folder(demo_cache)
-    model = subnetworks.load_trained_model(folder)
+    model = store.load_model(folder)
     x, _ = subnetworks.load_test_subset(folder)
     state = store.load_checkpoint(folder, "final")["model"]
     h = x

@@ -154,3 +154,48 @@ def test_read_table_returns_dataframe_types(cache_dir, spec):
     frame = store.read_table(folder, "activations")
     assert isinstance(frame, pd.DataFrame)
     assert frame["step"].dtype.kind == "i" and frame["mean"].dtype.kind == "f"
+
+
+# ---------------------------------------------------------------- run states, delete, model loading
+
+def test_run_states_are_plain_strings_in_json():
+    assert store.RunState.FINISHED == "finished" and "diverged" in store.DONE
+    assert set(store.TERMINAL) < set(store.STATES)
+
+
+def test_delete_run_removes_the_folder_and_refuses_other_folders(tmp_path):
+    from runspec import build_spec
+
+    folder = store.create_run_folder(tmp_path, build_spec({"name": "doomed", "data": {"name": "polynomial"},
+                                                           "model": {"kind": "linear", "widths": []}, "loss": "mse"}))
+    store.delete_run(folder)
+    assert not folder.exists() and not list(tmp_path.iterdir())
+    other = tmp_path / "photos"
+    other.mkdir()
+    with pytest.raises(store.StoreError, match="not a run folder"):
+        store.delete_run(other)
+    assert other.exists()
+
+
+def test_load_model_rebuilds_from_the_saved_model_args_and_from_old_checkpoints(tmp_path):
+    """A checkpoint carries its constructor arguments; one written before that still loads
+    (shapes from the weights), and both give the trained network's outputs."""
+    import torch
+
+    from runspec import build_spec
+    from tests.conftest import build_run
+
+    spec = build_spec({"name": "m", "data": {"name": "polynomial", "n_train": 20, "n_test": 10, "degree": 3},
+                       "model": {"widths": [5], "batchnorm": "before"}, "loss": "mse", "epochs": 2,
+                       "ensemble": 2, "batch_size": 10})
+    folder = build_run(spec, tmp_path)
+    checkpoint = store.load_checkpoint(folder, "final")
+    assert checkpoint["model_args"]["in_features"] == 4 and checkpoint["model_args"]["member_seeds"] == [0, 1]
+    x = torch.randn(2, 7, 4)
+    expected = store.load_model(folder)(x)
+    assert not store.load_model(folder).training
+    del checkpoint["model_args"]
+    store.save_checkpoint(folder, "final", checkpoint)
+    assert torch.allclose(store.load_model(folder)(x), expected)
+    with pytest.raises(store.StoreError, match="no checkpoints/nothing.pt"):
+        store.load_model(folder, "nothing")

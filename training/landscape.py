@@ -21,23 +21,10 @@ import copy
 import torch
 
 from training.losses import member_loss
-from nets.models import MLP, BatchedBatchNorm
+from nets.models import MLP, running_stats_kept
 from runspec import RunSpec
 
 ETA_FACTORS = tuple(float(f) for f in torch.logspace(-2, 2, 8, base=2.0))  # lr x 0.25 .. 4
-
-
-@contextlib.contextmanager
-def running_stats_kept(model: MLP):
-    """BN running averages restored on exit: measurement passes must not feed them."""
-    bns = [m for m in model.modules() if isinstance(m, BatchedBatchNorm)]
-    saved = [(m.running_mean.clone(), m.running_var.clone()) for m in bns]
-    try:
-        yield
-    finally:
-        for m, (mean, var) in zip(bns, saved):
-            m.running_mean.copy_(mean)
-            m.running_var.copy_(var)
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ import contextlib
 import numpy as np
 import torch
 
-from nets.models import MLP, BatchedBatchNorm, InvertedDropout
+from nets.models import MLP, measuring_mode
 
 # 2..98 for the lab's bands, 7/16/31/50/69/84/93 as in TensorBoard's distribution view.
 PERCENTILES = (2, 7, 15, 16, 31, 50, 69, 84, 85, 93, 98)
@@ -42,24 +42,10 @@ def capture_activations(model: MLP):
 def probe_mode(model: MLP):
     """Dropout off, BN on batch statistics of the probe batch, running stats untouched.
 
-    The probe must observe the network as training shapes it without changing it:
-    BN's running averages are restored after the probe's forward pass.
+    The probe must observe the network as training shapes it without changing it.
     """
-    was_training = model.training
-    bns = [m for m in model.modules() if isinstance(m, BatchedBatchNorm)]
-    saved = [(m.running_mean.clone(), m.running_var.clone()) for m in bns]
-    model.train()
-    for m in model.modules():
-        if isinstance(m, InvertedDropout):
-            m.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        for m, (mean, var) in zip(bns, saved):
-            m.running_mean.copy_(mean)
-            m.running_var.copy_(var)
-        model.train(was_training)
+    with measuring_mode(model, batch_stats=True), torch.no_grad():
+        yield
 
 
 def _quantiles(values: torch.Tensor, percents: tuple[int, ...]) -> torch.Tensor:

@@ -110,6 +110,7 @@ class Trainer:
     def checkpoint(self, name: str = "last") -> None:
         store.save_checkpoint(self.folder, name, {
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "model_args": store.model_args(self.spec, self.data.in_features, self.data.out_features, self.seeds),
             "step": self.state.step, "epoch": self.state.epoch, "elapsed": self.elapsed(),
             "orders": [g.get_state() for g in self.orders], "torch_rng": torch.get_rng_state(),
         })
