@@ -1,6 +1,6 @@
 """Regularization Lab: `streamlit run app.py` (add `-- --read-only` for a shared screen).
 
-Only navigation and the shared sidebar live here; each page is a module in pages/, listed
+Only navigation and the shared sidebar live here; each page is a module in views/, listed
 in the lesson registry (lessons/registry.py).
 """
 import streamlit as st

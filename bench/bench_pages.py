@@ -29,7 +29,7 @@ def _fresh_session(page: str):
     st.cache_data.clear()
     st.cache_resource.clear()
     # switch before the first run: the page renders directly (st.navigation keeps file names)
-    return AppTest.from_file(APP, default_timeout=300).switch_page(f"pages/{page}.py")
+    return AppTest.from_file(APP, default_timeout=300).switch_page(f"views/{page}.py")
 
 
 def time_page(page: str) -> tuple[float, float, str]:

@@ -51,25 +51,25 @@ class Lesson:
 
 
 PAGES: tuple[Page, ...] = (
-    Page("home", "Home", "pages/home.py", ":material/home:"),
-    Page("bias-variance", "Bias-Variance", "pages/bias_variance.py", ":material/query_stats:",
+    Page("home", "Home", "views/home.py", ":material/home:"),
+    Page("bias-variance", "Bias-Variance", "views/bias_variance.py", ":material/query_stats:",
          "Under- and overfitting with polynomial features, weight decay, and the bias-variance "
          "decomposition estimated over resampled training sets.",
          Thumbnail((core.POLYNOMIAL_DEGREE19.name,), "loss")),
-    Page("covariate-shift", "Covariate Shift & BatchNorm", "pages/covariate_shift.py",
+    Page("covariate-shift", "Covariate Shift & BatchNorm", "views/covariate_shift.py",
          ":material/stacked_line_chart:",
          "How each layer's input distribution moves during training, and what BatchNorm (and where it "
          "sits) changes in speed, stability and the loss landscape.",
          Thumbnail((cs.BN_FIG1_NOBN.name, cs.BN_FIG1_BN.name), "accuracy")),
-    Page("dropout", "Dropout", "pages/dropout.py", ":material/grain:",
+    Page("dropout", "Dropout", "views/dropout.py", ":material/grain:",
          "Dropout as training a huge ensemble of thinned sub-networks: rates, layers, and how much the "
          "train-test gap closes.",
          Thumbnail((core.D2L_NO_DROPOUT.name, core.D2L_DROPOUT.name), "loss")),
-    Page("runs", "Runs", "pages/runs.py", ":material/play_circle:",
+    Page("runs", "Runs", "views/runs.py", ":material/play_circle:",
          "Every run in the caches: launch presets and sweeps, watch them live, compare curves, weight "
          "norms and activation distributions, export charts and specs.",
          Thumbnail((core.D2L_MLP.name,), "accuracy")),
-    Page("walkthroughs", "Walkthroughs", "pages/walkthroughs.py", ":material/school:",
+    Page("walkthroughs", "Walkthroughs", "views/walkthroughs.py", ":material/school:",
          "Classroom lessons, step by step, each pointing at the charts that make its point."),
 )
 

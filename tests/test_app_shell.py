@@ -48,7 +48,7 @@ def test_sidebar_chooses_the_run_source(app, app_demo_cache, cache_dir):
     app.run()
     radio = app.sidebar.radio(key=sources.SOURCE_KEY)
     assert radio.value == sources.BOTH and list(radio.options) == list(sources.SOURCES)
-    app.switch_page("pages/runs.py").run()
+    app.switch_page("views/runs.py").run()
     assert len(app.dataframe[0].value) == 4          # the four demo runs
     # AppTest drops the sidebar's elements after switch_page, so set the radio's state directly
     app.session_state[sources.SOURCE_KEY] = sources.MINE
@@ -70,7 +70,7 @@ def test_empty_caches_render_with_an_explanation(monkeypatch, tmp_path):
     app = open_app(monkeypatch, empty_demo, empty_mine).run()
     assert not app.exception
     assert len([c for c in app.caption if "needs run(s)" in c.value]) == 4
-    app.switch_page("pages/runs.py").run()
+    app.switch_page("views/runs.py").run()
     assert not app.exception
     assert any("No runs in the selected sources" in i.value for i in app.info)
 

@@ -11,7 +11,7 @@ from tests.conftest import build_run, point_app_at, tiny
 from postprocess.predictions import store_predictions
 from training.presets import get_preset, get_sweep
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "bias_variance.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "bias_variance.py")
 CHART = "vega_lite_chart"
 
 

@@ -21,7 +21,7 @@ from training.presets import PRESETS, SWEEPS
 from runspec import build_spec
 from training.trainer import make_optimizer
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "covariate_shift.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "covariate_shift.py")
 
 
 # ---------------------------------------------------------------- BN itself

@@ -73,5 +73,5 @@ def test_every_page_is_filled_from_the_demo_cache_without_the_dataset(page, no_d
     assert not app.exception, [e.value for e in app.exception]
     missing = [i.value for i in app.info if MISSING in i.value]
     assert not missing, f"{page} lacks demo runs: {missing}"
-    if page not in ("pages/walkthroughs.py", "pages/runs.py"):
+    if page not in ("views/walkthroughs.py", "views/runs.py"):
         assert app.get("vega_lite_chart"), f"{page} drew no chart"

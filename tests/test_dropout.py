@@ -18,7 +18,7 @@ from nets.models import build_model
 from training.presets import SWEEPS, get_preset
 from runspec import build_spec
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "dropout.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "views" / "dropout.py")
 
 
 def small_model(rates=(0.2, 0.5), widths=(7, 5), seed=0):

@@ -21,7 +21,7 @@ LAYERS = (
     ("postprocess",),                  # predictions, sub-network scores, precompute
     ("ui",),                           # Streamlit helpers
     ("lessons", "walkthroughs"),       # the registry and the lesson-file loader
-    ("pages", "app", "cli", "bench", "reglab"),   # entry points: nothing imports them
+    ("views", "app", "cli", "bench", "reglab"),   # entry points: nothing imports them
 )
 LEVEL = {package: level for level, packages in enumerate(LAYERS) for package in packages}
 

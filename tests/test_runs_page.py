@@ -34,7 +34,7 @@ def open_runs_page(monkeypatch, demo: Path, mine: Path, read_only: bool = False)
     st.cache_data.clear()
     st.cache_resource.clear()
     # switching before the first run renders the Runs page directly (pages keep their file names)
-    return AppTest.from_file(APP, default_timeout=60).switch_page("pages/runs.py").run()
+    return AppTest.from_file(APP, default_timeout=60).switch_page("views/runs.py").run()
 
 
 @pytest.fixture

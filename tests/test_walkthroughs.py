@@ -19,7 +19,7 @@ from lessons import PAGES, page_path
 PAGE_IDS = [page.id for page in PAGES]
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "pages/walkthroughs.py"
+PAGE = "views/walkthroughs.py"
 REQUIRED_LESSONS = {"under-overfitting", "weight-decay", "dropout", "batchnorm", "tuning"}
 SMALL_MNIST = dict(data__n_train=240, data__n_test=120, epochs=1, probe_every=2, probes__weights=False)
 NOT_BUILT = "bn-noisy"   # left out on purpose: its chart must say what to build
