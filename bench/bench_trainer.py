@@ -25,10 +25,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from training import fashion_mnist
+from training import fashion_mnist, presets
 from training.presets import PRESETS
 
-PRESET = "d2l-dropout"
+PRESET = presets.core.D2L_DROPOUT.name
 
 
 def add_arguments(parser) -> None:
@@ -186,8 +186,9 @@ def _row(name: str, seconds: tuple[float, float], epochs: int, accuracy: float) 
 
 def run(args) -> dict:
     device = torch.device(args.device)
-    import training.runner  # noqa: F401 - imported before any clock starts
     from torchvision import datasets  # noqa: F401
+
+    import training.runner  # noqa: F401 - imported before any clock starts
 
     a = bare_loop(args.epochs, device)
     b = our_trainer(args.epochs, device)

@@ -25,15 +25,16 @@ import torch
 
 from bench import standalone_main
 from bench.bench_ensemble import compare
+from training import presets
 from training.presets import get_sweep
 
-FULL_SWEEPS = ("width-sweep", "width-sweep-noisy")
+FULL_SWEEPS = (presets.bias_variance.WIDTH_SWEEP.name, presets.bias_variance.WIDTH_SWEEP_NOISY.name)
 GOAL_SECONDS = 600.0
 
 
 def width_spec(width: int, epochs: int):
     """The noisy sweep's spec at one width (renamed, so it never passes for a sweep run)."""
-    spec = get_sweep("width-sweep-noisy").specs()[0][1]
+    spec = get_sweep(presets.bias_variance.WIDTH_SWEEP_NOISY.name).specs()[0][1]
     return spec.with_overrides({"model.widths": [width], "epochs": epochs, "name": "bench-width-sweep"})
 
 

@@ -15,14 +15,18 @@ from typing import Callable, Sequence
 import altair as alt
 import pandas as pd
 
-from analysis import bias_variance_charts as bvc, bias_variance_runs as bvr
-from analysis import covariate_shift as cs, covariate_shift_charts as csc
-from analysis import dropout as dp, dropout_charts as dc, lesson_charts as lc
+from analysis import bias_variance_charts as bvc
+from analysis import bias_variance_runs as bvr
+from analysis import covariate_shift as cs
+from analysis import covariate_shift_charts as csc
+from analysis import dropout as dp
+from analysis import dropout_charts as dc
+from analysis import lesson_charts as lc
 from cache import store
+from training import presets
 from training.datasets import POLY_TRUE_WEIGHTS
 from ui import data
-from ui.lesson_runs import (Absent, Missing, Shown, command, finished, labelled, run_folders, run_tables, stored,
-                            sweep)
+from ui.lesson_runs import Absent, Missing, Shown, command, finished, labelled, run_folders, run_tables, stored, sweep
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,9 @@ def poly_weights(name: str, dirs: Sequence[Path]) -> Shown:
     return Shown(chart, frame, "Each blue bar should sit on its grey twin; weights the truth lacks should be near 0.")
 
 
-POLY_PRESETS = {1: "polynomial-degree1", 3: "polynomial-degree3", 19: "polynomial-degree19"}
-WD_PRESETS = {0.0: "weight-decay-0", 3.0: "weight-decay-3"}
-WD_PUBLISHED = {"weight-decay-0": 13.52, "weight-decay-3": 0.350}   # D2L v0.17, ||w||_2 after training
+POLY_PRESETS = {1: presets.core.POLYNOMIAL_DEGREE1.name, 3: presets.core.POLYNOMIAL_DEGREE3.name, 19: presets.core.POLYNOMIAL_DEGREE19.name}
+WD_PRESETS = {0.0: presets.core.WEIGHT_DECAY_0.name, 3.0: presets.core.WEIGHT_DECAY_3.name}
+WD_PUBLISHED = {presets.core.WEIGHT_DECAY_0.name: 13.52, presets.core.WEIGHT_DECAY_3.name: 0.350}   # D2L v0.17, ||w||_2 after training
 
 
 def final_by_knob(presets: dict[float, str], knob: str, log_x: bool, dirs: Sequence[Path]) -> Shown:
@@ -89,7 +93,7 @@ def weight_norms(dirs: Sequence[Path]) -> Shown:
 def poly_decomposition(dirs: Sequence[Path]) -> Shown:
     """The Bias-Variance page's capacity sweep at the textbook's setting (100 points per training
     set, noise 0.1): bias^2 + variance + noise vs degree, with the measured test error on top."""
-    name = "poly-degree-sweep"
+    name = presets.bias_variance.POLY_DEGREE_SWEEP.name
     listing = finished(name, dirs)
     knobs = {"degree": "data.degree", "n_train": "data.n_train", "noise": "data.noise_std", "members": "ensemble"}
     points = [({k: data.spec_value(spec, field) for k, field in knobs.items()}, data.load_table(folder, "bias_variance"))
@@ -110,7 +114,7 @@ def poly_decomposition(dirs: Sequence[Path]) -> Shown:
 
 def wd_lambda_sweep(quantity: str, dirs: Sequence[Path]) -> Shown:
     """The Bias-Variance page's lambda sweep: final train/test loss, or ||w||, vs lambda (members' spread)."""
-    name = "weight-decay-sweep"
+    name = presets.bias_variance.WEIGHT_DECAY_SWEEP.name
     listing = finished(name, dirs)
     frames = []
     for spec, folder in zip(listing["spec"], listing["folder"]):
@@ -129,7 +133,7 @@ def wd_lambda_sweep(quantity: str, dirs: Sequence[Path]) -> Shown:
 
 # ---------------------------------------------------------------- dropout (the Dropout page's analysis)
 
-DROPOUT_PAIR = {"no dropout": "d2l-no-dropout", "dropout": "d2l-dropout"}
+DROPOUT_PAIR = {"no dropout": presets.core.D2L_NO_DROPOUT.name, "dropout": presets.core.D2L_DROPOUT.name}
 SUBNET_TABLES = ("subnet_samples", "subnet_reference", "mc_average", "unit_removal", "sparsity_hist")
 
 
@@ -146,15 +150,15 @@ def dropout_gap(dirs: Sequence[Path]) -> Shown:
 
 
 def dropout_subnets(dirs: Sequence[Path]) -> Shown:
-    samples = stored("d2l-dropout", "subnet_samples", dirs)
-    reference = float(stored("d2l-dropout", "subnet_reference", dirs)["accuracy"].iloc[0])
+    samples = stored(presets.core.D2L_DROPOUT.name, "subnet_samples", dirs)
+    reference = float(stored(presets.core.D2L_DROPOUT.name, "subnet_reference", dirs)["accuracy"].iloc[0])
     return Shown(dc.subnet_histogram_chart(samples, reference), samples,
                  "Each bar counts sampled sub-networks; the black line is the full network, weights scaled.")
 
 
 def dropout_mc(dirs: Sequence[Path]) -> Shown:
-    curve = stored("d2l-dropout", "mc_average", dirs)
-    reference = float(stored("d2l-dropout", "subnet_reference", dirs)["accuracy"].iloc[0])
+    curve = stored(presets.core.D2L_DROPOUT.name, "mc_average", dirs)
+    reference = float(stored(presets.core.D2L_DROPOUT.name, "subnet_reference", dirs)["accuracy"].iloc[0])
     return Shown(dc.mc_chart(curve, reference), curve,
                  "Srivastava et al.: around k = 50 the average matches the weight-scaled network.")
 
@@ -172,7 +176,7 @@ def dropout_sparsity(dirs: Sequence[Path]) -> Shown:
 
 
 def dropout_rate_sweep(dirs: Sequence[Path]) -> Shown:
-    table = sweep("dropout-rate-sweep", {"dropout": "model.dropout", "widths": "model.widths"}, dirs)
+    table = sweep(presets.dropout.DROPOUT_RATE_SWEEP.name, {"dropout": "model.dropout", "widths": "model.widths"}, dirs)
     finals = [(rates if isinstance(rates, tuple) else (rates,) * len(widths), final)
               for rates, widths, final in zip(table["dropout"], table["widths"], table["final"])]
     summary = dp.sweep_summary(finals)
@@ -181,8 +185,8 @@ def dropout_rate_sweep(dirs: Sequence[Path]) -> Shown:
 
 # ---------------------------------------------------------------- batch normalization (the Covariate Shift page's analysis)
 
-FIG1 = {"no BN": "bn-fig1-nobn", "BN": "bn-fig1-bn"}
-FIG1_NOISY = {**FIG1, "noisy BN": "bn-noisy"}
+FIG1 = {"no BN": presets.covariate_shift.BN_FIG1_NOBN.name, "BN": presets.covariate_shift.BN_FIG1_BN.name}
+FIG1_NOISY = {**FIG1, "noisy BN": presets.covariate_shift.BN_NOISY.name}
 
 
 def bn_accuracy(pair: dict[str, str], look_for: str, dirs: Sequence[Path]) -> Shown:
@@ -209,7 +213,7 @@ def bn_smoothness(dirs: Sequence[Path]) -> Shown:
 
 
 def bn_lr_sweep(dirs: Sequence[Path]) -> Shown:
-    table = sweep("bn-lr-sweep", {"lr": "optim.lr", "batchnorm": "model.batchnorm"}, dirs,
+    table = sweep(presets.covariate_shift.BN_LR_SWEEP.name, {"lr": "optim.lr", "batchnorm": "model.batchnorm"}, dirs,
                   states=("finished", "diverged"))
     outcomes = cs.sweep_outcomes(table)
     shown = outcomes.drop(columns=["final"])
@@ -225,12 +229,12 @@ def _search(name: str, label: str, dirs: Sequence[Path]) -> pd.DataFrame:
 
 
 def tuning_grid(dirs: Sequence[Path]) -> Shown:
-    frame = _search("tuning-grid", "grid", dirs)
+    frame = _search(presets.tuning.TUNING_GRID.name, "grid", dirs)
     return Shown(lc.grid_heatmap(frame), frame, "Brighter is better; look along the rows and the columns.")
 
 
 def tuning_searches(chart: Callable[[pd.DataFrame], alt.TopLevelMixin], dirs: Sequence[Path]) -> Shown:
-    frame = pd.concat([_search("tuning-grid", "grid", dirs), _search("tuning-random", "random", dirs)],
+    frame = pd.concat([_search(presets.tuning.TUNING_GRID.name, "grid", dirs), _search(presets.tuning.TUNING_RANDOM.name, "random", dirs)],
                       ignore_index=True)
     return Shown(chart(frame), frame, "Same budget, 9 runs each: count the distinct learning rates each tried.")
 
@@ -242,8 +246,8 @@ CHARTS: dict[str, LessonChart] = {
        for d, name in POLY_PRESETS.items()},
     "poly-final-by-degree": LessonChart(partial(final_by_knob, POLY_PRESETS, "degree", False), (lc.final_losses,)),
     "poly-decomposition": LessonChart(poly_decomposition, (bvr.components_frame, bvc.stacked_decomposition_chart)),
-    "wd-loss-0": LessonChart(partial(loss_curves, "weight-decay-0"), (lc.epoch_losses,)),
-    "wd-loss-3": LessonChart(partial(loss_curves, "weight-decay-3"), (lc.epoch_losses,)),
+    "wd-loss-0": LessonChart(partial(loss_curves, presets.core.WEIGHT_DECAY_0.name), (lc.epoch_losses,)),
+    "wd-loss-3": LessonChart(partial(loss_curves, presets.core.WEIGHT_DECAY_3.name), (lc.epoch_losses,)),
     "wd-final-by-lambda": LessonChart(partial(final_by_knob, WD_PRESETS, "lambda", False), (lc.final_losses,)),
     "wd-lambda-loss": LessonChart(partial(wd_lambda_sweep, "loss"), (bvr.final_scores, lc.member_spread, bvc.lambda_chart)),
     "wd-lambda-norm": LessonChart(partial(wd_lambda_sweep, "norm"), (bvr.final_weight_norms, lc.member_spread)),
@@ -255,14 +259,14 @@ CHARTS: dict[str, LessonChart] = {
     "dropout-mc": LessonChart(dropout_mc, (dp.mc_curve, dc.mc_chart)),
     "dropout-removal": LessonChart(dropout_removal, (dp.unit_removal, dc.unit_removal_chart)),
     "dropout-sparsity": LessonChart(dropout_sparsity, (dp.sparsity_histograms, dc.sparsity_chart)),
-    "dropout-rate-sweep": LessonChart(dropout_rate_sweep, (dp.sweep_summary, dc.rate_sweep_chart)),
+    presets.dropout.DROPOUT_RATE_SWEEP.name: LessonChart(dropout_rate_sweep, (dp.sweep_summary, dc.rate_sweep_chart)),
     "bn-fig1-accuracy": LessonChart(partial(bn_accuracy, FIG1, "accuracy"), (cs.accuracy_curves, csc.accuracy_chart)),
     "bn-fig1-percentiles": LessonChart(bn_percentiles, (cs.unit_percentiles, csc.unit_bands_chart)),
     "bn-ics": LessonChart(bn_ics, (cs.ics_summary, csc.ics_chart)),
     "bn-smoothness": LessonChart(bn_smoothness, (cs.smoothness_summary, csc.smoothness_chart)),
     "bn-noisy-accuracy": LessonChart(partial(bn_accuracy, FIG1_NOISY, "noisy"), (cs.accuracy_curves,)),
-    "bn-lr-sweep": LessonChart(bn_lr_sweep, (cs.sweep_outcomes, csc.lr_sweep_chart)),
-    "tuning-grid": LessonChart(tuning_grid, (lc.grid_heatmap,)),
+    presets.covariate_shift.BN_LR_SWEEP.name: LessonChart(bn_lr_sweep, (cs.sweep_outcomes, csc.lr_sweep_chart)),
+    presets.tuning.TUNING_GRID.name: LessonChart(tuning_grid, (lc.grid_heatmap,)),
     "tuning-search-plane": LessonChart(partial(tuning_searches, lc.search_scatter), (lc.search_scatter,)),
     "tuning-lr-projection": LessonChart(partial(tuning_searches, lc.lr_projection_chart), (lc.lr_projection_chart,)),
 }

@@ -12,20 +12,21 @@ from analysis import bias_variance as bv
 from analysis import bias_variance_charts as charts
 from analysis import bias_variance_runs as bvr
 from cache import store
+from training import presets
 from training.datasets import load_dataset
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import fingerprint, latest_run, load_table, runs_named, spec_value
 from ui.messages import diverged_run, missing_runs
 
-TEXTBOOK = {"degree 3: a good fit": "polynomial-degree3", "degree 1: underfitting": "polynomial-degree1",
-            "degree 19: overfitting": "polynomial-degree19"}
+TEXTBOOK = {"degree 3: a good fit": presets.core.POLYNOMIAL_DEGREE3.name, "degree 1: underfitting": presets.core.POLYNOMIAL_DEGREE1.name,
+            "degree 19: overfitting": presets.core.POLYNOMIAL_DEGREE19.name}
 CUSTOM = "any degree and size (closed form)"
 PUBLISHED_NORMS = {0.0: {"D2L from scratch": 13.52, "D2L concise": 14.19},
                    3.0: {"D2L from scratch": 0.350, "D2L concise": 0.440}}
-WIDTH_SWEEPS = {"width-sweep": "0% label noise", "width-sweep-noisy": "20% label noise",
-                "width-sweep-noisy-dropout": "20% + dropout 0.5", "width-sweep-noisy-wd": "20% + weight decay 5e-4"}
-RF_SWEEPS = {"width-sweep-rf": "0% label noise", "width-sweep-rf-noisy": "20% label noise"}
+WIDTH_SWEEPS = {presets.bias_variance.WIDTH_SWEEP.name: "0% label noise", presets.bias_variance.WIDTH_SWEEP_NOISY.name: "20% label noise",
+                presets.bias_variance.WIDTH_SWEEP_NOISY_DROPOUT.name: "20% + dropout 0.5", presets.bias_variance.WIDTH_SWEEP_NOISY_WD.name: "20% + weight decay 5e-4"}
+RF_SWEEPS = {presets.bias_variance.WIDTH_SWEEP_RF.name: "0% label noise", presets.bias_variance.WIDTH_SWEEP_RF_NOISY.name: "20% label noise"}
 X_GRID = np.linspace(-3.0, 3.0, 241)
 
 
@@ -127,7 +128,7 @@ def custom_fit() -> None:
 # ---------------------------------------------------------------- 2. capacity sweep
 
 def capacity_sweep() -> None:
-    name = "poly-degree-sweep"
+    name = presets.bias_variance.POLY_DEGREE_SWEEP.name
     summary = decomposed_sweep(name, {"degree": "data.degree", "n_train": "data.n_train",
                                       "noise": "data.noise_std", "members": "ensemble"})
     if summary.empty:
@@ -186,7 +187,7 @@ def closed_form_sweep() -> None:
 # ---------------------------------------------------------------- 3. weight decay
 
 def weight_decay() -> None:
-    runs = runs_named("weight-decay-sweep")
+    runs = runs_named(presets.bias_variance.WEIGHT_DECAY_SWEEP.name)
     runs = runs[runs["state"] == "finished"] if not runs.empty else runs
     if runs.empty:
         missing_runs("sweep weight-decay-sweep", "python -m training sweep --sweep weight-decay-sweep")
@@ -226,7 +227,7 @@ def neural_networks() -> None:
     summary = width_sweeps()
     if summary.empty or "20% label noise" not in set(summary["variant"]):
         missing_runs("sweeps width-sweep and width-sweep-noisy (with their decompositions)",
-                     sweep_command("width-sweep") + "\n" + sweep_command("width-sweep-noisy"))
+                     sweep_command(presets.bias_variance.WIDTH_SWEEP.name) + "\n" + sweep_command(presets.bias_variance.WIDTH_SWEEP_NOISY.name))
         if summary.empty:
             return
     errors = bvr.estimator_by_variant(summary, "scores", ["train_error", "test_error"])

@@ -10,15 +10,15 @@ import streamlit as st
 from analysis import covariate_shift as cs
 from analysis import covariate_shift_charts as charts
 from cache import store
-from training import fashion_mnist
+from training import fashion_mnist, presets
 from training.datasets import load_dataset
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
 from ui.messages import missing_runs
 
-FIG1 = {"no BN": "bn-fig1-nobn", "BN": "bn-fig1-bn"}
-NOISY = {"noisy BN": "bn-noisy"}
+FIG1 = {"no BN": presets.covariate_shift.BN_FIG1_NOBN.name, "BN": presets.covariate_shift.BN_FIG1_BN.name}
+NOISY = {"noisy BN": presets.covariate_shift.BN_NOISY.name}
 LOOK = charts.LOOK_FOR
 
 
@@ -141,14 +141,14 @@ else:
 st.header("BN rescues unscaled inputs (the Concrete lesson)")
 st.markdown("8 concrete-mix features left in their units (hundreds of kg/m^3, days), 512-512-512 ReLU, "
             "MAE loss, SGD, batch 64: no BN, BN before each ReLU, BN as the first layer, or standardized data.")
-concrete = sweep_frame("bn-concrete", {"batchnorm": "model.batchnorm", "input_bn": "model.input_batchnorm",
+concrete = sweep_frame(presets.covariate_shift.BN_CONCRETE.name, {"batchnorm": "model.batchnorm", "input_bn": "model.input_batchnorm",
                                        "normalize": "data.normalize"})
 if concrete.empty:
-    missing_runs("the bn-concrete sweep", sweep_command("bn-concrete"))
+    missing_runs("the bn-concrete sweep", sweep_command(presets.covariate_shift.BN_CONCRETE.name))
 else:
     concrete["variant"] = [cs.concrete_label(b, i, n) for b, i, n in
                            zip(concrete["batchnorm"], concrete["input_bn"], concrete["normalize"])]
-    data = load_dataset(runs_named("bn-concrete")["spec"].iloc[0].data)   # synthetic: cheap
+    data = load_dataset(runs_named(presets.covariate_shift.BN_CONCRETE.name)["spec"].iloc[0].data)   # synthetic: cheap
     baseline = cs.median_baseline_mae(data.y_train, data.y_test)
     outcomes = cs.sweep_outcomes(concrete, metric="test_loss", stuck_above=baseline)
     st.markdown(f"Always predicting the median strength scores a test MAE of **{baseline:.2f}**; a run above "
@@ -159,18 +159,18 @@ else:
                               metric="loss")
     diverged = outcomes.loc[outcomes["outcome"] == "diverged", ["variant", "diverged_step"]].rename(
         columns={"diverged_step": "step"})
-    show_chart(cached_spec(charts.loss_curves_chart, loss, "test MAE", diverged=diverged), loss, "bn-concrete", LOOK["concrete"])
+    show_chart(cached_spec(charts.loss_curves_chart, loss, "test MAE", diverged=diverged), loss, presets.covariate_shift.BN_CONCRETE.name, LOOK["concrete"])
     show_code(cs.sweep_outcomes, cs.concrete_label)
 
 # ---------------------------------------------------------------- 5. learning rates
 st.header("BN allows higher learning rates")
-lr_runs = sweep_frame("bn-lr-sweep", {"lr": "optim.lr", "batchnorm": "model.batchnorm"})
+lr_runs = sweep_frame(presets.covariate_shift.BN_LR_SWEEP.name, {"lr": "optim.lr", "batchnorm": "model.batchnorm"})
 if lr_runs.empty:
-    missing_runs("the bn-lr-sweep sweep", sweep_command("bn-lr-sweep"))
+    missing_runs("the bn-lr-sweep sweep", sweep_command(presets.covariate_shift.BN_LR_SWEEP.name))
 else:
     sweep = cs.sweep_outcomes(lr_runs)
     shown = sweep.drop(columns=["final", "folder"])
-    show_chart(cached_spec(charts.lr_sweep_chart, shown), shown, "bn-lr-sweep", LOOK["lr_sweep"])
+    show_chart(cached_spec(charts.lr_sweep_chart, shown), shown, presets.covariate_shift.BN_LR_SWEEP.name, LOOK["lr_sweep"])
     only_bn = cs.lr_only_bn_trains(sweep)
     st.markdown("Learning rates where BN trains and no BN does not: "
                 + (", ".join(f"**{lr:g}**" for lr in only_bn) if only_bn else "none in these runs") + ".")
@@ -179,16 +179,16 @@ else:
 
 # ---------------------------------------------------------------- 6. placement and modes
 st.header("Placement and modes")
-placement = sweep_frame("bn-placement", {"variant": "model.batchnorm"})
+placement = sweep_frame(presets.covariate_shift.BN_PLACEMENT.name, {"variant": "model.batchnorm"})
 if placement.empty:
-    missing_runs("the bn-placement sweep", sweep_command("bn-placement"))
+    missing_runs("the bn-placement sweep", sweep_command(presets.covariate_shift.BN_PLACEMENT.name))
 else:
     curves = cs.accuracy_curves({v: load_table(f, "scalars") for v, f in zip(placement["variant"], placement["folder"])})
-    show_chart(cached_spec(charts.accuracy_chart, curves), curves, "bn-placement", LOOK["placement"])
+    show_chart(cached_spec(charts.accuracy_chart, curves), curves, presets.covariate_shift.BN_PLACEMENT.name, LOOK["placement"])
 bn_folder = fig1.get("BN")
 final = bn_folder / "checkpoints" / "final.pt" if bn_folder else None
 if final is None or not final.exists():
-    missing_runs("a finished bn-fig1-bn", preset_command("bn-fig1-bn"))
+    missing_runs("a finished bn-fig1-bn", preset_command(presets.covariate_shift.BN_FIG1_BN.name))
 else:
     st.markdown("The BN net's final weights on the same test examples: BN normalizing with each batch's own "
                 "statistics (train mode) vs the running averages kept for inference (eval mode).")

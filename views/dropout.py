@@ -11,12 +11,13 @@ from analysis import dropout as dp
 from analysis import dropout_charts as charts
 from cache import store
 from postprocess import subnetworks
+from training import presets
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
 from ui.messages import missing_runs
 
-MODELS = {"dropout": "d2l-dropout", "no dropout": "d2l-no-dropout"}
+MODELS = {"dropout": presets.core.D2L_DROPOUT.name, "no dropout": presets.core.D2L_NO_DROPOUT.name}
 SAMPLES_KEPT = 5
 SAMPLES_KEY, SEED_KEY = "dropout_samples", "dropout_sample_seed"
 
@@ -79,9 +80,9 @@ st.header("Sample a sub-network")
 dropout_folder = folders["dropout"]
 subset = test_subset(str(dropout_folder), _stamp(dropout_folder, "test_subset")) if dropout_folder else None
 if dropout_folder is None:
-    missing_runs("d2l-dropout", "python -m training run --preset d2l-dropout")
+    missing_runs(presets.core.D2L_DROPOUT.name, "python -m training run --preset d2l-dropout")
 elif subset is None:
-    _postprocess_hint(dropout_folder, "d2l-dropout")
+    _postprocess_hint(dropout_folder, presets.core.D2L_DROPOUT.name)
 else:
     model = trained_model(str(dropout_folder), _stamp(dropout_folder, "final"))
     rates, widths = dp.layer_rates(model), dp.layer_widths(model)
@@ -129,7 +130,7 @@ if dropout_folder is not None and not load_table(dropout_folder, "mc_average").e
                + " Srivastava et al. (Fig. 11) saw them meet around k = 50 on MNIST.")
     show_code(dp.subnet_accuracies, dp.mc_curve, dp.mc_average, dp.mc_within_one_std)
 elif dropout_folder is not None:
-    _postprocess_hint(dropout_folder, "d2l-dropout")
+    _postprocess_hint(dropout_folder, presets.core.D2L_DROPOUT.name)
 
 # ---------------------------------------------------------------- 5. the rate
 st.header("Dropout rate")
@@ -138,9 +139,9 @@ st.markdown("784-256-256-10 on 2,000 training images for 100 epochs (SGD + momen
             "Srivastava et al. found test error flat for drop rates of about 0.2-0.6 and underfitting at very "
             "high rates; dropout helped most at intermediate training-set sizes, not at 100-500 examples.")
 for sweep, x_field, x_title, caption in (
-        ("dropout-rate-sweep", "rate", "dropout rate p (both layers)",
+        (presets.dropout.DROPOUT_RATE_SWEEP.name, "rate", "dropout rate p (both layers)",
          "Look for the gap shrinking as p grows, and test accuracy falling once p is large enough to underfit."),
-        ("dropout-layer-sweep", "label", "rates hidden1/hidden2",
+        (presets.dropout.DROPOUT_LAYER_SWEEP.name, "label", "rates hidden1/hidden2",
          "Lower rates near the input (left of 0.5/0.5) against the reversed pair 0.5/0.2.")):
     runs = runs_named(sweep)
     runs = runs[runs["state"] == "finished"] if not runs.empty else runs
