@@ -15,6 +15,8 @@ from training import presets
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
+from ui.lesson_runs import command
+from ui.lesson_view import show_lesson_chart
 from ui.messages import missing_runs
 
 MODELS = {"dropout": presets.core.D2L_DROPOUT.name, "no dropout": presets.core.D2L_NO_DROPOUT.name}
@@ -64,23 +66,15 @@ show_code(dp.dropout_demo, dp.expectation_check)
 
 # ---------------------------------------------------------------- 2. the textbook model
 st.header("The textbook model: 784-256-256-10, dropout 0.2 / 0.5 vs none")
-if not all(folders.values()):
-    missing_runs("d2l-dropout and d2l-no-dropout",
-                 "python -m training run --preset d2l-dropout\npython -m training run --preset d2l-no-dropout")
-else:
-    curves = dp.epoch_curves({label: load_table(f, "scalars") for label, f in folders.items()})
-    show_chart(cached_spec(charts.epoch_curves_chart, curves), curves, "dropout-epochs",
-               "Solid train vs dashed test: without dropout the train curve pulls away from the test curve.")
-    show_chart(cached_spec(charts.gap_chart, curves), curves, "dropout-gap",
-               "The generalization gap grows faster without dropout.")
-    show_code(dp.epoch_curves)
+for chart_id in ("dropout-loss", "dropout-accuracy", "dropout-gap"):
+    show_lesson_chart(chart_id, "dropout")
 
 # ---------------------------------------------------------------- 3. one sub-network
 st.header("Sample a sub-network")
 dropout_folder = folders["dropout"]
 subset = test_subset(str(dropout_folder), _stamp(dropout_folder, "test_subset")) if dropout_folder else None
 if dropout_folder is None:
-    missing_runs(presets.core.D2L_DROPOUT.name, "python -m training run --preset d2l-dropout")
+    missing_runs(presets.core.D2L_DROPOUT.name, command(presets.core.D2L_DROPOUT.name, sweep=False))
 elif subset is None:
     _postprocess_hint(dropout_folder, presets.core.D2L_DROPOUT.name)
 else:
@@ -117,20 +111,8 @@ else:
 
 # ---------------------------------------------------------------- 4. many sub-networks
 st.header("Many sub-networks, and their average")
-if dropout_folder is not None and not load_table(dropout_folder, "mc_average").empty:
-    reference = float(load_table(dropout_folder, "subnet_reference")["accuracy"].iloc[0])
-    samples = load_table(dropout_folder, "subnet_samples")
-    show_chart(cached_spec(charts.subnet_histogram_chart, samples, reference), samples, "dropout-subnet-hist",
-               f"Each of {len(samples)} sampled sub-networks alone scores below the weight-scaled network (black line).")
-    curve = load_table(dropout_folder, "mc_average")
-    k_close = dp.mc_within_one_std(curve, reference)
-    show_chart(cached_spec(charts.mc_chart, curve, reference), curve, "dropout-mc",
-               "Averaging the predictions of k sub-networks climbs to the weight-scaling line (dashed)"
-               + (f"; here it is within one standard deviation from k = {k_close}." if k_close else ".")
-               + " Srivastava et al. (Fig. 11) saw them meet around k = 50 on MNIST.")
-    show_code(dp.subnet_accuracies, dp.mc_curve, dp.mc_average, dp.mc_within_one_std)
-elif dropout_folder is not None:
-    _postprocess_hint(dropout_folder, presets.core.D2L_DROPOUT.name)
+for chart_id in ("dropout-subnets", "dropout-mc"):
+    show_lesson_chart(chart_id, "dropout")
 
 # ---------------------------------------------------------------- 5. the rate
 st.header("Dropout rate")
@@ -138,41 +120,23 @@ st.markdown("784-256-256-10 on 2,000 training images for 100 epochs (SGD + momen
             "dropout memorises its training set. "
             "Srivastava et al. found test error flat for drop rates of about 0.2-0.6 and underfitting at very "
             "high rates; dropout helped most at intermediate training-set sizes, not at 100-500 examples.")
-for sweep, x_field, x_title, caption in (
-        (presets.dropout.DROPOUT_RATE_SWEEP.name, "rate", "dropout rate p (both layers)",
-         "Look for the gap shrinking as p grows, and test accuracy falling once p is large enough to underfit."),
-        (presets.dropout.DROPOUT_LAYER_SWEEP.name, "label", "rates hidden1/hidden2",
-         "Lower rates near the input (left of 0.5/0.5) against the reversed pair 0.5/0.2.")):
-    runs = runs_named(sweep)
-    runs = runs[runs["state"] == "finished"] if not runs.empty else runs
-    if runs.empty:
-        missing_runs(sweep, f"python -m training sweep --sweep {sweep}")
-        continue
+show_lesson_chart("dropout-rate-sweep", "dropout")
+layer_sweep = presets.dropout.DROPOUT_LAYER_SWEEP.name
+runs = runs_named(layer_sweep)
+runs = runs[runs["state"] == "finished"] if not runs.empty else runs
+if runs.empty:
+    missing_runs(layer_sweep, command(layer_sweep, sweep=True))
+else:
     finals = [(tuple(spec_value(s, "model.dropout_rates")), st_["final"]) for s, st_ in zip(runs["spec"], runs["status"])]
     summary = dp.sweep_summary(finals)
-    show_chart(cached_spec(charts.rate_sweep_chart, summary, x_field, x_title), summary, sweep, caption)
-show_code(dp.sweep_summary)
+    show_chart(cached_spec(charts.rate_sweep_chart, summary, "label", "rates hidden1/hidden2"), summary, layer_sweep,
+               "Lower rates near the input (left of 0.5/0.5) against the reversed pair 0.5/0.2.")
+    show_code(dp.sweep_summary)
 
 # ---------------------------------------------------------------- 6. co-adaptation
 st.header("Co-adaptation: removing units at test time, and sparsity")
-removal = {label: load_table(f, "unit_removal") for label, f in folders.items() if f is not None}
-absent = [MODELS[label] for label, f in folders.items() if f is None]
-if absent:
-    missing_runs(" and ".join(absent), "\n".join(f"python -m training run --preset {name}" for name in absent))
-elif any(t.empty for t in removal.values()):
-    for label, table in removal.items():
-        if table.empty:
-            _postprocess_hint(folders[label], MODELS[label])
-else:
-    frame = pd.concat([t.assign(model=label) for label, t in removal.items()], ignore_index=True)
-    show_chart(cached_spec(charts.unit_removal_chart, frame), frame, "dropout-unit-removal",
-               "Delete a random share of hidden units (no rescaling): the dropout model, trained not to rely on "
-               "any one unit, degrades more gracefully.")
-    hist = pd.concat([load_table(f, "sparsity_hist").assign(model=label) for label, f in folders.items()],
-                     ignore_index=True)
+show_lesson_chart("dropout-removal", "dropout")
+if show_lesson_chart("dropout-sparsity", "dropout") is not None:
     sparsity = pd.concat([load_table(f, "sparsity").assign(model=label) for label, f in folders.items()],
                          ignore_index=True)
-    show_chart(cached_spec(charts.sparsity_chart, hist), hist, "dropout-sparsity",
-               "Per-unit mean activations with vs without dropout (Srivastava Fig. 8: ~0.7 vs ~2.0 in their autoencoder).")
     st.dataframe(sparsity, hide_index=True)
-    show_code(dp.unit_removal, dp.sparsity_summary, dp.sparsity_histograms)

@@ -11,7 +11,8 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from ui import charts, code, lesson_charts, messages, sources
+from ui import lesson_charts
+from ui.lesson_view import show_lesson_chart
 from lessons import PAGES, page_path
 from walkthroughs.loader import Lesson, Step, load_lessons
 
@@ -110,12 +111,7 @@ def show_step_chart(step: Step, key: str) -> None:
         default = next((label for label, chart in step.compare if chart == step.chart), step.compare[0][0])
         picked = st.segmented_control("Compare", list(labels), default=default, key=f"{key}-compare")
         chart_id = labels.get(picked, step.chart)
-    result = lesson_charts.render(chart_id, sources.selected_dirs())
-    if isinstance(result, lesson_charts.Missing):
-        messages.missing_runs(result.what, result.command)
-        return
-    charts.show_chart(result.chart, result.data, key=f"{key}-{chart_id}", caption=result.caption or None)
-    code.show_code(*lesson_charts.CHARTS[chart_id].code)
+    show_lesson_chart(chart_id, key)
 
 
 def try_it(step: Step) -> None:
