@@ -15,6 +15,7 @@ from training.datasets import load_dataset
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
+from ui.lesson_view import show_lesson_chart
 from ui.messages import missing_runs
 
 FIG1 = {"no BN": presets.covariate_shift.BN_FIG1_NOBN.name, "BN": presets.covariate_shift.BN_FIG1_BN.name}
@@ -72,8 +73,7 @@ st.markdown("3 hidden layers of 100 sigmoid units, small Gaussian init, mini-bat
 if len(fig1) < 2:
     missing_runs("bn-fig1-nobn and bn-fig1-bn", preset_command(*FIG1.values()))
 else:
-    curves = cs.accuracy_curves(tables(fig1, "scalars"))
-    show_chart(cached_spec(charts.accuracy_chart, curves), curves, "bn-fig1-accuracy", LOOK["accuracy"])
+    show_lesson_chart("bn-fig1-accuracy", "bn")
     units = tables(fig1, "units")
     layers = sorted(set().union(*(set(u["layer"]) for u in units.values() if not u.empty)))
     left, right = st.columns(2)
@@ -121,11 +121,14 @@ else:
     ics_frame = cs.ics_summary(ics)
     scale = st.radio("ICS as", ["ics_l2", "ics_relative"], horizontal=True, key="bn_ics_scale",
                      format_func={"ics_l2": "||G - G'||", "ics_relative": "||G - G'|| / ||G||"}.get)
-    show_chart(cached_spec(charts.ics_chart, ics_frame, scale), ics_frame, "bn-ics-l2", LOOK[scale])
+    if scale == "ics_l2":
+        show_lesson_chart("bn-ics", "bn")
+    else:
+        show_chart(cached_spec(charts.ics_chart, ics_frame, scale), ics_frame, "bn-ics-relative", LOOK[scale])
     show_chart(cached_spec(charts.ics_chart, ics_frame, "ics_cos"), ics_frame, "bn-ics-cos", LOOK["ics_cos"])
     st.dataframe(cs.ics_table(ics), hide_index=True)
-    smooth = cs.smoothness_summary(tables(landscape, "smoothness"))
-    show_chart(cached_spec(charts.smoothness_chart, smooth), smooth, "bn-smoothness", LOOK["smoothness"])
+    shown = show_lesson_chart("bn-smoothness", "bn")
+    smooth = shown.data if shown is not None else cs.smoothness_summary(tables(landscape, "smoothness"))
     last = int(smooth["step"].max()) if not smooth.empty else 0
     from_step = st.slider("Compare from step", 0, max(last, 1), last // 2, key="bn_smooth_from")
     st.dataframe(cs.smoothness_table(smooth, from_step).round(3), hide_index=True)
@@ -133,8 +136,7 @@ else:
     if "noisy BN" in landscape:
         st.markdown("**Noisy BN**: its units' inputs are shaken every step (the drift table counts it), yet it "
                     "learns like BN.")
-        noisy_curves = cs.accuracy_curves(tables(landscape, "scalars"))
-        show_chart(cached_spec(charts.accuracy_chart, noisy_curves), noisy_curves, "bn-noisy-accuracy", LOOK["noisy"])
+        show_lesson_chart("bn-noisy-accuracy", "bn")
         st.dataframe(cs.median_drift_summary(tables(landscape, "units")).round(2), hide_index=True)
 
 # ---------------------------------------------------------------- 4. unscaled inputs
@@ -169,8 +171,7 @@ if lr_runs.empty:
     missing_runs("the bn-lr-sweep sweep", sweep_command(presets.covariate_shift.BN_LR_SWEEP.name))
 else:
     sweep = cs.sweep_outcomes(lr_runs)
-    shown = sweep.drop(columns=["final", "folder"])
-    show_chart(cached_spec(charts.lr_sweep_chart, shown), shown, presets.covariate_shift.BN_LR_SWEEP.name, LOOK["lr_sweep"])
+    show_lesson_chart("bn-lr-sweep", "bn")
     only_bn = cs.lr_only_bn_trains(sweep)
     st.markdown("Learning rates where BN trains and no BN does not: "
                 + (", ".join(f"**{lr:g}**" for lr in only_bn) if only_bn else "none in these runs") + ".")
