@@ -14,9 +14,12 @@ from analysis import bias_variance_runs as bvr
 from cache import store
 from training import presets
 from training.datasets import load_dataset
+from ui import lesson_charts
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import fingerprint, latest_run, load_table, runs_named, spec_value
+from ui.lesson_runs import command
+from ui.lesson_view import show_lesson_chart
 from ui.messages import diverged_run, missing_runs
 
 TEXTBOOK = {"degree 3: a good fit": presets.core.POLYNOMIAL_DEGREE3.name, "degree 1: underfitting": presets.core.POLYNOMIAL_DEGREE1.name,
@@ -59,7 +62,7 @@ def _decomposed(knobs: tuple[tuple[str, str], ...], runs_key: tuple) -> pd.DataF
 def textbook_fit(name: str) -> None:
     folder = latest_run(name)
     if folder is None:
-        missing_runs(f"preset {name}", f"python -m training run --preset {name}")
+        missing_runs(f"preset {name}", command(name, sweep=False))
         return
     spec, status = store.read_spec(Path(folder)), store.read_status(Path(folder))
     if status["state"] == "diverged":
@@ -74,14 +77,8 @@ def textbook_fit(name: str) -> None:
                                           "y": bv.polynomial_features(X_GRID, spec.data.degree) @ weights})])
         points = bvr.fit_points(data.x_train_1d, data.y_train, data.x_test_1d, data.y_test)
         show_fit(curves, points, weights, f"fit-{name}")
-    scalars = load_table(folder, "scalars")
-    epochs = scalars[(scalars["kind"] == "epoch") & (scalars["metric"] == "loss")
-                     & scalars["split"].isin(["train_batch", "test"])]
-    frame = epochs.assign(split=epochs["split"].replace({"train_batch": "train"}))[["epoch", "split", "value"]]
-    show_chart(cached_spec(charts.train_test_curve_chart, frame, "epoch"), frame, f"loss-{name}",
-               caption="Look for the gap: both curves high is underfitting, a test curve far above the training "
-                       "curve is overfitting.")
-    show_code(charts.train_test_curve_chart)
+    degree = {name: d for d, name in lesson_charts.POLY_PRESETS.items()}[name]   # the preset's, not the run's
+    show_lesson_chart(f"poly-loss-degree{degree}", "bv")   # the walkthrough's chart for this preset
 
 
 def _learned_weights(folder: Path) -> np.ndarray | None:
@@ -190,7 +187,8 @@ def weight_decay() -> None:
     runs = runs_named(presets.bias_variance.WEIGHT_DECAY_SWEEP.name)
     runs = runs[runs["state"] == "finished"] if not runs.empty else runs
     if runs.empty:
-        missing_runs("sweep weight-decay-sweep", "python -m training sweep --sweep weight-decay-sweep")
+        missing_runs(f"sweep {presets.bias_variance.WEIGHT_DECAY_SWEEP.name}",
+                     command(presets.bias_variance.WEIGHT_DECAY_SWEEP.name, sweep=True))
         return
     losses, norms = [], []
     for spec, folder in zip(runs["spec"], runs["folder"]):
