@@ -11,7 +11,7 @@ import torch
 from analysis import dropout as dp
 from analysis import dropout_charts as charts
 from cache import store
-from tests.conftest import build_run, require_fashion_mnist, tiny
+from tests.conftest import build_run, tiny
 from training import fashion_mnist, subnetworks
 from training.models import build_model
 from training.presets import SWEEPS, get_preset
@@ -143,7 +143,6 @@ def tiny_dropout_spec(name: str):
 @pytest.fixture(scope="module")
 def demo_cache(tmp_path_factory) -> Path:
     """Tiny d2l-dropout / d2l-no-dropout runs (same names), post-processed like the demo."""
-    require_fashion_mnist()
     root = tmp_path_factory.mktemp("demo")
     for name in ("d2l-dropout", "d2l-no-dropout"):
         folder = build_run(tiny_dropout_spec(name), root)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from cache import store
-from training import cli, fashion_mnist
+from training import cli
 from training.datasets import load_dataset
 from training.presets import PRESETS
 from training.probes import PERCENTILES
@@ -26,22 +26,10 @@ EXPECTED_COLUMNS = {
 }
 
 
-def _have_fashion() -> bool:
-    try:
-        fashion_mnist.locate(None, download=False)
-        return True
-    except fashion_mnist.DatasetNotFound:
-        return False
-
-
-needs_fashion = pytest.mark.skipif(not _have_fashion(), reason="Fashion-MNIST not installed (dataset-fashion-mnist)")
-
-
 def _poly_spec(**overrides):
     return tiny(PRESETS["polynomial-degree3"].spec, **overrides)
 
 
-@needs_fashion
 def test_tiny_fashion_run_logs_every_table(cache_dir):
     spec = tiny(PRESETS["d2l-dropout"].spec, epochs=2, data__n_train=512, data__n_test=300,
                 probe_every=1, probes__probe_batch=64, model__batchnorm="before", model__activation="tanh")

@@ -38,6 +38,10 @@ class DatasetNotFound(FileNotFoundError):
     pass
 
 
+class NotEnoughImages(ValueError):
+    """A spec asks for a larger subset than the folder holds (e.g. a small test copy)."""
+
+
 def read_idx(path: Path) -> np.ndarray:
     """Parse an IDX file (optionally gzipped): magic, dims as big-endian int32, data."""
     opener = gzip.open if path.suffix == ".gz" else open
@@ -105,3 +109,15 @@ def load_arrays(data_dir: str | None = None) -> tuple[torch.Tensor, torch.Tensor
     y_train = torch.from_numpy(read_idx(paths["train_labels"]).astype(np.int64))
     y_test = torch.from_numpy(read_idx(paths["test_labels"]).astype(np.int64))
     return x_train, y_train, x_test, y_test
+
+
+def check_subset_sizes(data_dir: str | None, n_train: int | None, n_test: int | None) -> None:
+    """Say which folder is too small, rather than silently training on fewer images."""
+    x_train, _, x_test, _ = load_arrays(data_dir)
+    for split, wanted, have in (("train", n_train, len(x_train)), ("test", n_test, len(x_test))):
+        if wanted is not None and wanted > have:
+            folder = locate(data_dir, download=False)[f"{split}_images"].parent
+            raise NotEnoughImages(
+                f"data.n_{split}={wanted}, but the Fashion-MNIST folder {folder} has only {have} "
+                f"{split} images. Ask for at most {have}, or point --data-dir / REGLAB_DATA_DIR "
+                f"at the full dataset (60000 train / 10000 test).")
