@@ -201,11 +201,21 @@ def test_cli_subcommand_scores_a_run(demo_cache, capsys):
         store.replace_table(folder, table, frame.to_dict("records"))
 
 
-def test_postprocess_skips_sweep_runs(tmp_path):
-    spec = next(iter(SWEEPS["dropout-rate-sweep"].specs()))[1]
-    folder = store.create_run_folder(tmp_path, spec)
-    store.write_status(folder, state="finished")
-    assert subnetworks.postprocess(folder) == {}
+def test_postprocess_skips_sweep_runs(tmp_path, monkeypatch):
+    """Finished MLP runs with a final checkpoint, so that only the sweep check can skip them:
+    one named after a sweep, one a preset-named run whose status says which sweep it is in."""
+    scored = []
+    monkeypatch.setattr(subnetworks, "evaluate_subnetworks", lambda folder: scored.append(folder) or {"scored": 1})
+    cheap = dict(epochs=1, data__n_train=64, data__n_test=32, model__widths=[8, 8], probe_every=1000)
+    by_name = build_run(tiny(next(iter(SWEEPS["dropout-rate-sweep"].specs()))[1], **cheap), tmp_path)
+    by_status = build_run(tiny(get_preset("d2l-dropout").spec, **cheap), tmp_path)
+    for folder in (by_name, by_status):
+        assert store.read_status(folder)["state"] == "finished"
+        assert (folder / "checkpoints" / "final.pt").exists() and store.read_spec(folder).model.kind == "mlp"
+    assert subnetworks.postprocess(by_status) == {"scored": 1}    # the same run outside a sweep is scored
+    store.write_status(by_status, sweep="dropout-rate-sweep")
+    assert subnetworks.postprocess(by_name) == {} and subnetworks.postprocess(by_status) == {}
+    assert scored == [by_status]
 
 
 def test_subnetwork_diagram_drops_edges_of_dropped_units():
