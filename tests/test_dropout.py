@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -115,6 +116,9 @@ def test_mean_over_many_masks_recovers_the_input(p):
     check = dp.expectation_check(p, n_masks=4000, seed=1)
     error = (check["mean_output"] - check["input"]).abs()
     assert (error <= 4 * check["std_error"] + 1e-6).all()
+    # ... while the masks really drop: Var[h'] = h^2 p / (1 - p), so an identity layer cannot pass
+    closed_form = check["input"] * (p / (1 - p)) ** 0.5 / 4000 ** 0.5
+    np.testing.assert_allclose(check["std_error"], closed_form, rtol=0.1)
 
 
 def test_sparsity_summary_counts_zeros():
