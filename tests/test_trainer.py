@@ -89,6 +89,14 @@ def test_divergence_is_recorded_with_its_step(cache_dir):
     assert not scalars.empty and scalars["step"].max() < status["diverged_step"]
 
 
+def test_a_subset_larger_than_the_dataset_fails_the_run_naming_the_folder_and_its_size(cache_dir):
+    spec = tiny(PRESETS["d2l-mlp"].spec, epochs=1, data__n_train=100, data__n_test=10**6)
+    folder = build_run(spec, cache_dir)                  # more test images than any copy has
+    status = store.read_status(folder)
+    assert status["state"] == "failed"
+    assert "data.n_test=1000000" in status["error"] and "has only" in status["error"]
+
+
 def _run_cli(capsys, *argv):
     code = cli.main(list(argv))
     out = capsys.readouterr()
