@@ -2,7 +2,8 @@
 
 Search order: the folder the user names (spec `data.data_dir` or $REGLAB_DATA_DIR),
 Debian's `dataset-fashion-mnist` install, then torchvision's downloader (only where the
-internet is reachable). One clear message says how to get the data when none works.
+internet is reachable). One clear message says how to get the data when none works, and
+a subset larger than the folder holds (e.g. the tests' small copy) is an error naming it.
 """
 from __future__ import annotations
 
