@@ -1,12 +1,85 @@
-"""Shared fixtures: tiny runs built for real through the trainer, in temporary caches."""
+"""Shared fixtures: tiny runs built for real through the trainer, in temporary caches.
+
+Real Fashion-MNIST everywhere: where the full dataset is not found (no Debian package, no
+$REGLAB_DATA_DIR, no download), the session points $REGLAB_DATA_DIR at the committed
+subset in tests/fixtures/fashion-mnist (3,000 train / 1,000 test images), read by the
+same loader. Jobs started as subprocesses inherit the variable. Tests that need the full
+60,000 / 10,000 carry `@needs_full_fashion_mnist()` and skip on the subset.
+"""
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 
 import pytest
 
 from cache import store
 from runspec import RunSpec
+
+FIXTURE_DATA = Path(__file__).resolve().parent / "fixtures" / "fashion-mnist"
+FULL_SIZES = {"train": 60_000, "test": 10_000}
+_SAVED_ENV = "_REGLAB_DATA_DIR_BEFORE_TESTS"
+
+
+def _located_folder() -> Path | None:
+    from training import fashion_mnist
+
+    try:
+        return fashion_mnist.locate(download=False)["train_images"].parent
+    except fashion_mnist.DatasetNotFound:
+        return None
+
+
+def pytest_configure(config) -> None:
+    """Before collection (skip marks read the data): fall back to the committed subset."""
+    if _located_folder() is None:
+        os.environ[_SAVED_ENV] = os.environ.get("REGLAB_DATA_DIR", "")
+        os.environ["REGLAB_DATA_DIR"] = str(FIXTURE_DATA)
+
+
+def pytest_unconfigure(config) -> None:
+    if _SAVED_ENV in os.environ:
+        before = os.environ.pop(_SAVED_ENV)
+        if before:
+            os.environ["REGLAB_DATA_DIR"] = before
+        else:
+            os.environ.pop("REGLAB_DATA_DIR", None)
+
+
+@functools.cache
+def fashion_mnist_sizes() -> dict[str, int]:
+    """Image counts of the folder the loader reads ({} where none), from the label files."""
+    from training import fashion_mnist
+
+    try:
+        paths = fashion_mnist.locate(download=False)
+    except fashion_mnist.DatasetNotFound:
+        return {}
+    return {split: len(fashion_mnist.read_idx(paths[f"{split}_labels"])) for split in FULL_SIZES}
+
+
+def have_full_fashion_mnist() -> bool:
+    return fashion_mnist_sizes() == FULL_SIZES
+
+
+def _why_not_full() -> str:
+    sizes = fashion_mnist_sizes()
+    found = f"only {sizes['train']} train / {sizes['test']} test images" if sizes else "nothing"
+    return (f"needs the full Fashion-MNIST (60000 / 10000); the loader found {found} "
+            f"(apt-get install dataset-fashion-mnist, or set REGLAB_DATA_DIR)")
+
+
+def needs_full_fashion_mnist() -> pytest.MarkDecorator:
+    """`@needs_full_fashion_mnist()`: skip where only the test subset, or nothing, is on disk.
+    A call, not a constant: the mark must be made after pytest_configure has run."""
+    return pytest.mark.skipif(not have_full_fashion_mnist(), reason=_why_not_full())
+
+
+def require_full_fashion_mnist() -> None:
+    """The same skip from inside a fixture."""
+    if not have_full_fashion_mnist():
+        pytest.skip(_why_not_full())
 
 
 def build_run(spec: RunSpec, cache_dir: Path) -> Path:
@@ -53,16 +126,6 @@ def app_demo_cache(tmp_path_factory) -> Path:
     for name, overrides in APP_DEMO_RUNS:
         build_run(tiny(get_preset(name).spec, **overrides), path)
     return path
-
-
-def require_fashion_mnist() -> None:
-    """Skip (with the reason) where the real dataset is not installed."""
-    from training import fashion_mnist
-
-    try:
-        fashion_mnist.locate(download=False)
-    except fashion_mnist.DatasetNotFound:
-        pytest.skip("Fashion-MNIST is not installed")
 
 
 def point_app_at(monkeypatch, demo: Path, mine: Path) -> None:

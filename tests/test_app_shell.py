@@ -9,7 +9,6 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import lessons

@@ -1,10 +1,13 @@
 """Decompositions of real (tiny) ensemble runs against oracles: numpy least squares, the
-identity bias^2 + variance + noise = expected test MSE, Yang's exact identities."""
+members' squared distance to the truth (= bias^2 + variance), the measured test MSE, and
+Yang's terms recomputed with torch's own losses."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+import torch.nn.functional as F
 
 from analysis import bias_variance as bv
 from analysis import bias_variance_runs as bvr
@@ -62,7 +65,11 @@ def test_decomposition_adds_up_to_the_measured_test_mse(cache_dir, degree):
     se = per_point.std(ddof=1) / np.sqrt(per_point.size)
     assert res["noise"] == pytest.approx(0.25)
     assert abs(res["measured_test_mse"] - res["expected_test_mse"]) < 3 * se
-    assert res["expected_test_mse"] == pytest.approx(res["bias2"] + res["variance"] + res["noise"])
+    # bias^2 + variance, from the ensemble mean and spread, is exactly the members' mean squared
+    # distance to the noise-free truth, computed here straight from their predictions.
+    to_truth = float(((pred["test"].astype(np.float64) - pred["y_test_clean"]) ** 2).mean())
+    assert res["bias2"] + res["variance"] == pytest.approx(to_truth, rel=1e-6)      # float32 predictions
+    assert res["expected_test_mse"] == pytest.approx(to_truth + 0.25, rel=1e-6)
 
 
 def test_degree_sweep_bias_falls_and_variance_rises(cache_dir):
@@ -83,10 +90,27 @@ def test_width_run_yang_decomposition_and_errors(cache_dir):
                 probes__eval_max=10_000)
     folder = build_run(spec, cache_dir)
     result = store_predictions(folder)
-    for estimator in ("yang-mse", "yang-ce"):
-        part = result[estimator]
-        assert part["bias2"] + part["variance"] == pytest.approx(part["risk"], rel=1e-9)
-        assert part["variance"] >= 0
+    probs = torch.tensor(member_predictions(folder)["test"], dtype=torch.float64)     # [K, n, C]
+    labels = torch.tensor(member_predictions(folder)["y_test"])
+    k, n, c = probs.shape
+    onehot = F.one_hot(labels, c).double().expand_as(probs)
+    # Yang's MSE terms through torch: risk = mean ||f_k - y||^2, variance = unbiased spread,
+    # bias^2 = ||f_bar - y||^2 - variance / K (the unbiased plug-in, another route than risk - variance).
+    mse = result["yang-mse"]
+    assert mse["risk"] == pytest.approx(F.mse_loss(probs, onehot, reduction="sum").item() / (k * n), rel=1e-9)
+    assert mse["variance"] == pytest.approx(probs.var(0, unbiased=True).sum(-1).mean().item(), rel=1e-9)
+    bias2 = F.mse_loss(probs.mean(0), onehot[0], reduction="sum").item() / n - mse["variance"] / k
+    assert mse["bias2"] == pytest.approx(bias2, rel=1e-9, abs=1e-12)
+    # Cross-entropy: f_bar, the normalised geometric mean, is the softmax of the mean log-probability;
+    # risk is torch's NLL of the members, bias^2 that of f_bar, variance torch's KL(f_bar || f_k).
+    log_p = probs.clamp_min(1e-12).log()
+    log_fbar = torch.log_softmax(log_p.mean(0), -1)                                   # [n, C]
+    ce = result["yang-ce"]
+    assert ce["risk"] == pytest.approx(F.nll_loss(log_p.reshape(k * n, c), labels.repeat(k)).item(), rel=1e-9)
+    assert ce["bias2"] == pytest.approx(F.nll_loss(log_fbar, labels).item(), rel=1e-9)
+    kl = F.kl_div(log_p, log_fbar.expand_as(log_p), log_target=True, reduction="sum").item() / (k * n)
+    assert ce["variance"] == pytest.approx(kl, rel=1e-6) and ce["variance"] > 0
+    assert ce["bias2"] + ce["variance"] == pytest.approx(ce["risk"], rel=1e-9)   # Yang's exact identity
     final = store.read_status(folder)["final"]
     # Same members, same test images: the stored error is the trainer's final test error.
     assert result["scores"]["test_error"] == pytest.approx(1 - final["test_accuracy"], abs=1e-6)

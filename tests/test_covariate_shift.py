@@ -13,7 +13,7 @@ import torch
 from analysis import covariate_shift as cs
 from analysis import covariate_shift_charts as ch
 from cache import store
-from tests.conftest import build_run, require_fashion_mnist, tiny
+from tests.conftest import build_run, tiny
 from training import landscape
 from training.losses import member_loss
 from nets.models import BatchedBatchNorm, build_model
@@ -260,7 +260,6 @@ def test_bn_modes_agree_on_a_large_batch_after_running_stats_settle():
 @pytest.fixture(scope="module")
 def tiny_cache(tmp_path_factory) -> Path:
     """Cheap runs under the lesson's preset and sweep names (a few sweep points each)."""
-    require_fashion_mnist()
     root = tmp_path_factory.mktemp("bn-demo")
     cheap = {"epochs": 1, "data__n_train": 240, "data__n_test": 200, "probe_every": 2, "probes__probe_batch": 64}
     for name in ("bn-fig1-nobn", "bn-fig1-bn", "bn-noisy"):

@@ -12,6 +12,7 @@ import torch
 
 from training import datasets, fashion_mnist
 from runspec import DataSpec
+from tests.conftest import FIXTURE_DATA, needs_full_fashion_mnist
 
 N_TRAIN, N_TEST = 30, 12
 
@@ -137,6 +138,52 @@ def test_missing_everywhere_gives_one_how_to_message(tmp_path, nowhere):
     with pytest.raises(fashion_mnist.DatasetNotFound):
         fashion_mnist.locate(None, download=False)
     assert len(nowhere) == 2
+
+
+def test_too_large_a_subset_names_the_folder_and_its_size(tmp_path, nowhere):
+    write_fashion_folder(tmp_path / "small")
+    spec = DataSpec(name="fashion-mnist", data_dir=str(tmp_path / "small"), n_train=N_TRAIN, n_test=N_TEST)
+    assert datasets.load_dataset(spec).x_train.shape == (N_TRAIN, 784)   # all of it is allowed
+    for field, wanted, have in (("n_train", N_TRAIN + 1, N_TRAIN), ("n_test", 5000, N_TEST)):
+        with pytest.raises(fashion_mnist.NotEnoughImages) as err:
+            datasets.load_dataset(spec.model_copy(update={field: wanted}))
+        message = str(err.value)
+        assert f"data.{field}={wanted}" in message and f"has only {have} " in message
+        assert str(tmp_path / "small") in message
+
+
+def test_the_committed_subset_is_real_class_balanced_fashion_mnist(nowhere):
+    x_train, y_train, x_test, y_test = fashion_mnist.load_arrays(str(FIXTURE_DATA))
+    assert x_train.shape == (3000, 784) and x_test.shape == (1000, 784) and x_train.dtype == torch.uint8
+    assert torch.bincount(y_train).tolist() == [300] * 10 and torch.bincount(y_test).tolist() == [100] * 10
+    # real clothing, not noise: ~half the pixels are background 0, the mean is ~0.29 (Xiao et al.),
+    # and the class means differ (trousers are narrow, bags and coats wide)
+    assert 0.4 < (x_train == 0).float().mean() < 0.6
+    assert 0.25 < x_train.float().mean() / 255 < 0.33
+    ink = torch.stack([(x_train[y_train == c] > 0).float().mean() for c in range(10)])
+    assert ink[1] < ink[4] and ink[1] < ink[8]     # Trouser < Coat, Trouser < Bag
+    assert len(set(map(tuple, x_train.tolist()))) == 3000    # no image twice
+
+
+@needs_full_fashion_mnist()
+def test_the_full_dataset_has_its_published_sizes_and_balance():
+    x_train, y_train, x_test, y_test = fashion_mnist.load_arrays(None)
+    assert x_train.shape == (60_000, 784) and x_test.shape == (10_000, 784)
+    assert torch.bincount(y_train).tolist() == [6000] * 10 and torch.bincount(y_test).tolist() == [1000] * 10
+    full = datasets.load_dataset(DataSpec(name="fashion-mnist", n_train=60_000, n_test=10_000))
+    assert full.x_train.shape == (60_000, 784)
+    with pytest.raises(fashion_mnist.NotEnoughImages, match="has only 60000 train images"):
+        datasets.load_dataset(DataSpec(name="fashion-mnist", n_train=60_001))
+
+
+@needs_full_fashion_mnist()
+def test_the_subset_script_reproduces_the_committed_files(tmp_path):
+    from tests.fixtures.make_fashion_mnist_subset import make_subset
+
+    source = fashion_mnist.locate(None, download=False)["train_images"].parent
+    assert make_subset(source, tmp_path) == {"train": 3000, "test": 1000}
+    for stem in fashion_mnist.FILES.values():
+        assert (tmp_path / f"{stem}.gz").read_bytes() == (FIXTURE_DATA / f"{stem}.gz").read_bytes(), stem
 
 
 def test_debian_install_is_used_when_present(monkeypatch):

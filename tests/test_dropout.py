@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 import pytest
 import torch
 
 from analysis import dropout as dp
 from analysis import dropout_charts as charts
 from cache import store
-from tests.conftest import build_run, require_fashion_mnist, tiny
+from tests.conftest import build_run, tiny
 from training import fashion_mnist
 from postprocess import subnetworks
 from nets.models import build_model
@@ -116,6 +116,9 @@ def test_mean_over_many_masks_recovers_the_input(p):
     check = dp.expectation_check(p, n_masks=4000, seed=1)
     error = (check["mean_output"] - check["input"]).abs()
     assert (error <= 4 * check["std_error"] + 1e-6).all()
+    # ... while the masks really drop: Var[h'] = h^2 p / (1 - p), so an identity layer cannot pass
+    closed_form = check["input"] * (p / (1 - p)) ** 0.5 / 4000 ** 0.5
+    np.testing.assert_allclose(check["std_error"], closed_form, rtol=0.1)
 
 
 def test_sparsity_summary_counts_zeros():
@@ -144,7 +147,6 @@ def tiny_dropout_spec(name: str):
 @pytest.fixture(scope="module")
 def demo_cache(tmp_path_factory) -> Path:
     """Tiny d2l-dropout / d2l-no-dropout runs (same names), post-processed like the demo."""
-    require_fashion_mnist()
     root = tmp_path_factory.mktemp("demo")
     for name in ("d2l-dropout", "d2l-no-dropout"):
         folder = build_run(tiny_dropout_spec(name), root)
@@ -203,11 +205,21 @@ def test_cli_subcommand_scores_a_run(demo_cache, capsys):
         store.replace_table(folder, table, frame.to_dict("records"))
 
 
-def test_postprocess_skips_sweep_runs(tmp_path):
-    spec = next(iter(SWEEPS["dropout-rate-sweep"].specs()))[1]
-    folder = store.create_run_folder(tmp_path, spec)
-    store.write_status(folder, state="finished")
-    assert subnetworks.postprocess(folder) == {}
+def test_postprocess_skips_sweep_runs(tmp_path, monkeypatch):
+    """Finished MLP runs with a final checkpoint, so that only the sweep check can skip them:
+    one named after a sweep, one a preset-named run whose status says which sweep it is in."""
+    scored = []
+    monkeypatch.setattr(subnetworks, "evaluate_subnetworks", lambda folder: scored.append(folder) or {"scored": 1})
+    cheap = dict(epochs=1, data__n_train=64, data__n_test=32, model__widths=[8, 8], probe_every=1000)
+    by_name = build_run(tiny(next(iter(SWEEPS["dropout-rate-sweep"].specs()))[1], **cheap), tmp_path)
+    by_status = build_run(tiny(get_preset("d2l-dropout").spec, **cheap), tmp_path)
+    for folder in (by_name, by_status):
+        assert store.read_status(folder)["state"] == "finished"
+        assert (folder / "checkpoints" / "final.pt").exists() and store.read_spec(folder).model.kind == "mlp"
+    assert subnetworks.postprocess(by_status) == {"scored": 1}    # the same run outside a sweep is scored
+    store.write_status(by_status, sweep="dropout-rate-sweep")
+    assert subnetworks.postprocess(by_name) == {} and subnetworks.postprocess(by_status) == {}
+    assert scored == [by_status]
 
 
 def test_subnetwork_diagram_drops_edges_of_dropped_units():

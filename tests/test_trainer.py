@@ -6,14 +6,16 @@ import json
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from cache import store
 import cli
 from cli.args import parse_overrides
-from training import fashion_mnist
 from training.datasets import load_dataset
+from nets.models import build_model
 from training.presets import PRESETS
 from training.probes import PERCENTILES
+from training.trainer import member_seeds
 from runspec import SpecError, build_spec
 from tests.conftest import build_run, tiny
 
@@ -28,22 +30,10 @@ EXPECTED_COLUMNS = {
 }
 
 
-def _have_fashion() -> bool:
-    try:
-        fashion_mnist.locate(None, download=False)
-        return True
-    except fashion_mnist.DatasetNotFound:
-        return False
-
-
-needs_fashion = pytest.mark.skipif(not _have_fashion(), reason="Fashion-MNIST not installed (dataset-fashion-mnist)")
-
-
 def _poly_spec(**overrides):
     return tiny(PRESETS["polynomial-degree3"].spec, **overrides)
 
 
-@needs_fashion
 def test_tiny_fashion_run_logs_every_table(cache_dir):
     spec = tiny(PRESETS["d2l-dropout"].spec, epochs=2, data__n_train=512, data__n_test=300,
                 probe_every=1, probes__probe_batch=64, model__batchnorm="before", model__activation="tanh")
@@ -61,9 +51,16 @@ def test_tiny_fashion_run_logs_every_table(cache_dir):
     epoch_rows = scalars[scalars["kind"] == "epoch"]
     assert sorted(set(epoch_rows["epoch"])) == [1, 2]
     assert set(epoch_rows["split"]) == {"train", "test", "train_batch"}
-    last = scalars[(scalars["step"] == 4) & scalars["split"].isin(["train", "test"])]
-    by_kind = last.pivot_table(index=["split", "metric"], columns="kind", values="value")
-    assert (by_kind["final"] == by_kind["epoch"]).all()  # the same weights score the same
+    # The final scores are those of the saved weights: reload them and score with torch's own loss.
+    final_rows = scalars[scalars["kind"] == "final"].set_index(["split", "metric"])["value"]
+    data = load_dataset(spec.data)
+    model = build_model(spec.model, data.in_features, data.out_features, member_seeds(spec))
+    model.load_state_dict(store.load_checkpoint(folder, "final")["model"])
+    with torch.no_grad():
+        logits = model.eval()(data.x_test)[0]                                         # [300, 10]
+    assert final_rows[("test", "loss")] == pytest.approx(F.cross_entropy(logits, data.y_test).item(), rel=1e-5)
+    accuracy = (logits.argmax(1) == data.y_test).float().mean().item()
+    assert final_rows[("test", "accuracy")] == pytest.approx(accuracy) == status["final"]["test_accuracy"]
     acts = store.read_table(folder, "activations")
     assert sorted(set(acts["step"])) == [0, 1, 2, 3, 4]
     assert set(acts["layer"]) == {"hidden1", "hidden2"} and set(acts["site"]) == {"pre", "post"}
@@ -91,6 +88,14 @@ def test_divergence_is_recorded_with_its_step(cache_dir):
     assert problems == [] and frame["state"].tolist() == ["diverged"]
     scalars = store.read_table(folder, "scalars")  # what was logged before is readable
     assert not scalars.empty and scalars["step"].max() < status["diverged_step"]
+
+
+def test_a_subset_larger_than_the_dataset_fails_the_run_naming_the_folder_and_its_size(cache_dir):
+    spec = tiny(PRESETS["d2l-mlp"].spec, epochs=1, data__n_train=100, data__n_test=10**6)
+    folder = build_run(spec, cache_dir)                  # more test images than any copy has
+    status = store.read_status(folder)
+    assert status["state"] == "failed"
+    assert "data.n_test=1000000" in status["error"] and "has only" in status["error"]
 
 
 def _run_cli(capsys, *argv):

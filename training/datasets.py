@@ -79,6 +79,7 @@ def _normalize(x_train: torch.Tensor, x_test: torch.Tensor, how: str, scale: flo
 
 def load_fashion_mnist(spec: "DataSpec") -> Dataset:
     x_train, y_train, x_test, y_test = fashion_mnist.load_arrays(spec.data_dir)
+    fashion_mnist.check_subset_sizes(spec.data_dir, spec.n_train, spec.n_test)
     generator = torch.Generator().manual_seed(spec.resample_seed)
     train_idx = _subset(len(y_train), spec.n_train, generator)
     test_idx = _subset(len(y_test), spec.n_test, generator)

@@ -2,7 +2,8 @@
 
 Search order: the folder the user names (spec `data.data_dir` or $REGLAB_DATA_DIR),
 Debian's `dataset-fashion-mnist` install, then torchvision's downloader (only where the
-internet is reachable). One clear message says how to get the data when none works.
+internet is reachable). One clear message says how to get the data when none works, and
+a subset larger than the folder holds (e.g. the tests' small copy) is an error naming it.
 """
 from __future__ import annotations
 
@@ -36,6 +37,10 @@ HOW_TO_GET = (
 
 class DatasetNotFound(FileNotFoundError):
     pass
+
+
+class NotEnoughImages(ValueError):
+    """A spec asks for a larger subset than the folder holds (e.g. a small test copy)."""
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -105,3 +110,15 @@ def load_arrays(data_dir: str | None = None) -> tuple[torch.Tensor, torch.Tensor
     y_train = torch.from_numpy(read_idx(paths["train_labels"]).astype(np.int64))
     y_test = torch.from_numpy(read_idx(paths["test_labels"]).astype(np.int64))
     return x_train, y_train, x_test, y_test
+
+
+def check_subset_sizes(data_dir: str | None, n_train: int | None, n_test: int | None) -> None:
+    """Say which folder is too small, rather than silently training on fewer images."""
+    x_train, _, x_test, _ = load_arrays(data_dir)
+    for split, wanted, have in (("train", n_train, len(x_train)), ("test", n_test, len(x_test))):
+        if wanted is not None and wanted > have:
+            folder = locate(data_dir, download=False)[f"{split}_images"].parent
+            raise NotEnoughImages(
+                f"data.n_{split}={wanted}, but the Fashion-MNIST folder {folder} has only {have} "
+                f"{split} images. Ask for at most {have}, or point --data-dir / REGLAB_DATA_DIR "
+                f"at the full dataset (60000 train / 10000 test).")
