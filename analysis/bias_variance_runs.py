@@ -195,13 +195,6 @@ def norms_by_source(table: pd.DataFrame) -> dict[str, dict[float, float]]:
     return {src: dict(zip(g["lambda"], g["norm"])) for src, g in complete.groupby("source", sort=False)}
 
 
-def member_spread(frame: pd.DataFrame, series: str) -> pd.DataFrame:
-    """Per (lambda, series): the members' mean, min and max."""
-    grouped = frame.groupby(["lambda", series])["value"]
-    return pd.concat([grouped.mean().rename("value"), grouped.min().rename("lo"), grouped.max().rename("hi")],
-                     axis=1).reset_index()
-
-
 def estimator_by_variant(summary: pd.DataFrame, estimator: str, quantities: list[str]) -> pd.DataFrame:
     """One estimator's quantities per width and sweep variant, sorted by width (long format)."""
     part = summary[(summary["estimator"] == estimator) & summary["quantity"].isin(quantities)]

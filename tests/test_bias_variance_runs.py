@@ -168,9 +168,10 @@ def test_page_tables_member_spread_and_peak_table():
     import pandas as pd
 
     from analysis import bias_variance_runs as bvr
+    from analysis.lesson_charts import member_spread
 
     frame = pd.DataFrame({"lambda": [0.0, 0.0, 3.0, 3.0], "series": "test", "value": [1.0, 3.0, 0.5, 0.7]})
-    spread = bvr.member_spread(frame, "series").set_index("lambda")
+    spread = member_spread(frame, ["lambda", "series"]).set_index("lambda")
     assert spread.loc[0.0, "value"] == 2.0 and spread.loc[0.0, "lo"] == 1.0 and spread.loc[0.0, "hi"] == 3.0
     widths = [4, 16, 64, 256, 1024]
     errors = pd.DataFrame({"width": widths, "variant": "noisy", "series": "test error",

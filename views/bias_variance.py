@@ -190,18 +190,11 @@ def weight_decay() -> None:
         missing_runs(f"sweep {presets.bias_variance.WEIGHT_DECAY_SWEEP.name}",
                      command(presets.bias_variance.WEIGHT_DECAY_SWEEP.name, sweep=True))
         return
-    losses, norms = [], []
-    for spec, folder in zip(runs["spec"], runs["folder"]):
-        lam = spec.optim.weight_decay
-        losses.append(bvr.final_scores(load_table(folder, "scalars")).assign(**{"lambda": lam}))
-        norms.append(bvr.final_weight_norms(load_table(folder, "weights")).assign(**{"lambda": lam}))
-    loss = bvr.member_spread(pd.concat(losses).rename(columns={"split": "series"}), "series")
-    norm = bvr.member_spread(pd.concat(norms).assign(series="||w||").rename(columns={"norm": "value"}), "series")
-    show_chart(cached_spec(charts.lambda_chart, loss, "mse", "Train and test loss vs lambda"), loss, "wd-loss",
-               caption="Look for the test loss falling as lambda shrinks the weights, while the training loss rises.")
-    show_chart(cached_spec(charts.lambda_chart, norm, "||w||_2", "Weight norm vs lambda"), norm, "wd-norm",
-               caption="Look at ||w|| collapsing by orders of magnitude as lambda grows.")
-    show_code(bvr.final_scores, bvr.final_weight_norms, bvr.member_spread)
+    show_lesson_chart("wd-lambda-loss", "bv")
+    shown = show_lesson_chart("wd-lambda-norm", "bv")
+    if shown is None:
+        return
+    norm = shown.data
     published = pd.DataFrame([{"lambda": lam, "source": src, "norm": val}
                               for lam, by in PUBLISHED_NORMS.items() for src, val in by.items()])
     ours = norm[norm["lambda"].isin(PUBLISHED_NORMS)][["lambda", "value"]].rename(columns={"value": "norm"})
