@@ -1,4 +1,4 @@
-"""Models built from a ModelSpec: an MLP (or a linear model) of K independent members.
+"""Models built from a ModelSpec: an MLP (a linear model, or an autoencoder) of K independent members.
 
 Every layer carries a leading member dimension, so an ensemble of K networks is one
 model whose forward pass is a batched matmul: x [K, B, d] -> logits [K, B, classes].
@@ -35,9 +35,12 @@ class BatchedLinear(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight.transpose(1, 2))
 
     @torch.no_grad()
-    def init_member(self, k: int, init_std: float | None, generator: torch.Generator) -> None:
-        """N(0, std^2) weights and zero bias, or torch.nn.Linear's default U(+-1/sqrt(in))."""
+    def init_member(self, k: int, init_std: float | None, generator: torch.Generator, scheme: str = "torch") -> None:
+        """N(0, std^2) weights and zero bias; Kaiming (He) normal N(0, 2/in) and zero bias, as
+        torch.nn.init.kaiming_normal_(nonlinearity="relu"); or torch.nn.Linear's default U(+-1/sqrt(in))."""
         fan_in = self.weight.shape[2]
+        if init_std is None and scheme == "kaiming":
+            init_std = math.sqrt(2.0 / fan_in)
         if init_std is not None:
             self.weight[k].normal_(0.0, init_std, generator=generator)
             if self.bias is not None:
@@ -53,8 +56,8 @@ class BatchedBatchNorm(nn.Module):
     """BatchNorm1d per member: statistics over the batch dim of [K, B, U].
 
     Same semantics as torch.nn.BatchNorm1d (biased variance to normalise, unbiased for
-    the running average, momentum 0.1, eps 1e-5). `noise` > 0 is Santurkar et al.'s
-    "noisy BN": a random per-unit scale and shift, redrawn every training forward pass.
+    the running average, momentum 0.1, eps 1e-5). `noise` = b > 0 is Santurkar et al.'s
+    "noisy BN" (see `santurkar_noise`), in training mode only.
     """
 
     def __init__(self, members: int, units: int, eps: float = 1e-5, momentum: float = 0.1, noise: float = 0.0):
@@ -78,11 +81,26 @@ class BatchedBatchNorm(nn.Module):
             mean, var = self.running_mean, self.running_var
         out = (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
         if self.training and self.noise > 0:
-            shape = (x.shape[0], 1, x.shape[2])
-            scale = 1.0 + self.noise * torch.randn(shape, device=x.device).abs()
-            shift = self.noise * torch.randn(shape, device=x.device)
+            scale, shift = santurkar_noise(out.shape, self.noise, out.device)
             out = out * scale + shift
         return out
+
+
+def santurkar_noise(shape: torch.Size, b: float, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Noisy BN's scale s and shift m for activations of `shape` [K, B, U].
+
+    Each call (each training step) first draws this layer's distribution, per member:
+    mu_t ~ U(-b, b), sigma_t ~ U(1, 1 + b/2); then every activation of every sample gets its
+    own m ~ U(mu_t - b/5, mu_t + b/5) and s ~ N(sigma_t, (b/5)^2), i.i.d. With b = 0.5 these
+    are Santurkar et al.'s constants (mu_t in [-0.5, 0.5], sigma_t in [1, 1.25], +-0.1, 0.1).
+    A shift that moves from step to step: the covariate shift BN is said to remove, added on purpose.
+    """
+    members = (shape[0], 1, 1)
+    mu = (torch.rand(members, device=device) * 2 - 1) * b
+    sigma = 1 + torch.rand(members, device=device) * b / 2
+    shift = mu + (torch.rand(shape, device=device) * 2 - 1) * b / 5
+    scale = sigma + torch.randn(shape, device=device) * b / 5
+    return scale, shift
 
 
 class InvertedDropout(nn.Module):
@@ -175,16 +193,17 @@ class MLP(nn.Module):
         layers["output"] = self.output
         return layers
 
-    def init_weights(self, init_std: float | None, member_seeds: list[int]) -> None:
+    def init_weights(self, init_std: float | None, member_seeds: list[int], scheme: str = "torch") -> None:
         for k, seed in enumerate(member_seeds):
             generator = torch.Generator().manual_seed(seed)
             for layer in self.linear_layers().values():
-                layer.init_member(k, init_std, generator)
+                layer.init_member(k, init_std, generator, scheme)
 
 
 def build_model(spec: ModelSpec, in_features: int, out_features: int, member_seeds: list[int]) -> MLP:
+    """An mlp or linear model; an autoencoder is the same network with out_features = in_features."""
     model = MLP(spec, in_features, out_features, members=len(member_seeds))
-    model.init_weights(spec.init_std, member_seeds)
+    model.init_weights(spec.init_std, member_seeds, spec.init)
     return model
 
 

@@ -8,5 +8,6 @@ DATASET_DESCRIPTIONS = {
     "polynomial": "the textbook cubic with x^i/i! features (degree is a knob)",
     "linear-highdim": "200-dimensional linear regression, 20 training examples",
     "concrete-synthetic": "8 concrete-mix features on very different scales (kg/m^3, days)",
+    "gaussian-linear": "x ~ N(0, I) in n_features dimensions, y = A x for a fixed random square A (deep linear nets)",
 }
 DATASET_NAMES = tuple(DATASET_DESCRIPTIONS)

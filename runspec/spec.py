@@ -24,7 +24,9 @@ SPEC_VERSION = 1
 RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{12}$")
 
 Activation = Literal["relu", "sigmoid", "tanh", "prelu", "identity"]
-Loss = Literal["cross-entropy", "mse", "mae"]
+# "mse" on classes sums the squared error of the softmax over the classes; "mse-class-mean"
+# averages it (torch's nn.MSELoss, as Yang et al. train): the same minimiser, 1/C the gradient.
+Loss = Literal["cross-entropy", "mse", "mae", "mse-class-mean"]
 
 
 class SpecError(ValueError):
@@ -46,6 +48,8 @@ class DataSpec(_Frozen):
     n_features: int = Field(default=200, ge=1, description="linear-highdim: input dimension")
     noise_std: float | None = Field(default=None, ge=0.0, description="synthetic problems: noise; None = the textbook's")
     data_dir: str | None = Field(default=None, description="where to look for the dataset first")
+    downsample: Literal[1, 2, 4, 7] = Field(default=1, description="images: the mean of each k x k pixel block "
+                                            "(Fashion-MNIST 28x28 -> 14x14, 7x7 or 4x4 inputs)")
 
     @field_validator("name")
     @classmethod
@@ -56,15 +60,19 @@ class DataSpec(_Frozen):
 
 
 class ModelSpec(_Frozen):
-    kind: Literal["mlp", "linear"] = "mlp"
+    # "autoencoder": the mlp's hidden layers, then a linear map back to the input (targets = inputs)
+    kind: Literal["mlp", "linear", "autoencoder"] = "mlp"
     widths: tuple[int, ...] = (256,)
     activation: Activation = "relu"
     batchnorm: Literal["none", "before", "after"] = Field(
         default="none", description="BN before or after the activation of each hidden layer")
     input_batchnorm: bool = Field(default=False, description="BN as the first layer: an adaptive input standardiser")
-    bn_noise: float = Field(default=0.0, ge=0.0, description="'noisy BN': std of random per-step scale/shift after BN")
+    bn_noise: float = Field(default=0.0, ge=0.0, description="'noisy BN' (Santurkar et al.): i.i.d. scale and "
+                            "shift per activation and sample after BN, their distribution redrawn every step; 0.5 = the paper's")
     dropout: tuple[float, ...] | float = Field(default=0.0, description="one rate per hidden layer (or one for all)")
     init_std: float | None = Field(default=None, gt=0.0, description="weights ~ N(0, std^2), biases 0; None = torch default")
+    init: Literal["torch", "kaiming"] = Field(
+        default="torch", description="without init_std: torch.nn.Linear's default, or Kaiming (He) normal N(0, 2/fan_in), biases 0")
     bias: bool = True
 
     @field_validator("widths")
@@ -86,8 +94,11 @@ class ModelSpec(_Frozen):
 
     @model_validator(mode="after")
     def _shape_consistent(self) -> "ModelSpec":
-        if self.kind == "mlp" and not self.widths:
-            raise ValueError("model.widths: an mlp needs at least one hidden layer, got []; use kind='linear' for none")
+        if self.kind in ("mlp", "autoencoder") and not self.widths:
+            raise ValueError(f"model.widths: an {self.kind} needs at least one hidden layer, got []; use kind='linear' for none")
+        if self.init_std is not None and self.init != "torch":
+            raise ValueError(f"model.init: init_std={self.init_std} sets the init already; leave init at 'torch' "
+                             f"(got {self.init!r})")
         if self.kind == "linear" and self.widths:
             raise ValueError(f"model.widths: a linear model has no hidden layers, got {list(self.widths)}")
         if isinstance(self.dropout, tuple) and len(self.dropout) != len(self.widths):
@@ -113,6 +124,9 @@ class OptimSpec(_Frozen):
     eps: float = Field(default=1e-8, gt=0.0)
     weight_decay: float = Field(default=0.0, ge=0.0, description="lambda in loss + lambda/2 ||w||^2")
     decay_bias: bool = False
+    lr_drop_every: int | None = Field(default=None, ge=1, description="epochs between learning-rate drops (as torch's "
+                                      "StepLR); None = a constant rate")
+    lr_drop_factor: float = Field(default=0.1, gt=0.0, le=1.0, description="what each drop multiplies the rate by")
 
     @field_validator("betas")
     @classmethod
@@ -131,6 +145,8 @@ class ProbeSpec(_Frozen):
     eval_max: int = Field(default=10_000, ge=1, description="cap on examples per split when scoring at probe time")
     ics: bool = Field(default=False, description="Santurkar et al.'s internal covariate shift per layer")
     smoothness: bool = Field(default=False, description="loss landscape along the gradient")
+    # "log": epochs 1, 2, .., then ~20 per decade, and the last: runs of thousands of epochs stay cheap to score
+    score_epochs: Literal["every", "log"] = Field(default="every", description="which epoch ends are scored")
 
 
 class RunSpec(_Frozen):

@@ -16,7 +16,7 @@ import torch
 from training import fashion_mnist
 
 if TYPE_CHECKING:
-    from runspec import DataSpec
+    from runspec import DataSpec, RunSpec
 
 SYNTHETIC_TEST_SEED = 1_000_003
 # Training draws use resample_seed + this offset: seeded with resample_seed alone, a draw
@@ -45,7 +45,13 @@ class Dataset:
 
     @property
     def out_features(self) -> int:
-        return self.n_classes if self.task == "classification" else 1
+        return self.n_classes if self.task == "classification" else self.y_train.shape[-1]
+
+
+def as_reconstruction(data: Dataset) -> Dataset:
+    """An autoencoder's task: the inputs are the targets (regression on every input feature)."""
+    return Dataset(data.x_train, data.x_train, data.x_test, data.x_test, "regression",
+                   meta={**data.meta, "reconstruction": True})
 
 
 def _subset(n_total: int, n_wanted: int | None, generator: torch.Generator) -> torch.Tensor:
@@ -83,10 +89,20 @@ def load_fashion_mnist(spec: "DataSpec") -> Dataset:
     generator = torch.Generator().manual_seed(spec.resample_seed)
     train_idx = _subset(len(y_train), spec.n_train, generator)
     test_idx = _subset(len(y_test), spec.n_test, generator)
-    x_tr, x_te = _normalize(x_train[train_idx].float(), x_test[test_idx].float(), spec.normalize, 255.0)
+    x_tr, x_te = (_pooled(x[idx].float(), spec.downsample) for x, idx in ((x_train, train_idx), (x_test, test_idx)))
+    x_tr, x_te = _normalize(x_tr, x_te, spec.normalize, 255.0)
     labels = corrupt_labels(y_train[train_idx], spec.label_noise, 10, generator)
+    side = 28 // spec.downsample
     return Dataset(x_tr, labels, x_te, y_test[test_idx], "classification", n_classes=10,
-                   meta={"classes": fashion_mnist.CLASSES, "image_shape": (28, 28)})
+                   meta={"classes": fashion_mnist.CLASSES, "image_shape": (side, side)})
+
+
+def _pooled(x: torch.Tensor, k: int) -> torch.Tensor:
+    """[n, 784] pixels -> [n, (28/k)^2]: the mean of each k x k block (k = 1: unchanged)."""
+    if k == 1:
+        return x
+    side = 28 // k
+    return x.view(-1, side, k, side, k).mean((2, 4)).flatten(1)
 
 
 def polynomial_features(x: torch.Tensor, degree: int) -> torch.Tensor:
@@ -167,13 +183,40 @@ def load_concrete_synthetic(spec: "DataSpec") -> Dataset:
                    meta={"features": tuple(CONCRETE_FEATURES), "noise_std": noise})
 
 
+GAUSSIAN_TARGET_SEED = 3_000_017
+
+
+def load_gaussian_linear(spec: "DataSpec") -> Dataset:
+    """Santurkar et al.'s deep-linear-network problem: x ~ N(0, I_d), y = A x (+ noise), with
+    A [d, d] ~ N(0, 1/d) drawn once from a fixed seed (so every run fits the same map; entries
+    of variance 1/d keep |y| ~ |x|)."""
+    noise = 0.0 if spec.noise_std is None else spec.noise_std
+    d, n_train, n_test = spec.n_features, spec.n_train or 1000, spec.n_test or 1000
+    target = torch.randn(d, d, generator=torch.Generator().manual_seed(GAUSSIAN_TARGET_SEED)) / math.sqrt(d)
+    train_gen = torch.Generator().manual_seed(spec.resample_seed + SYNTHETIC_TRAIN_SEED_OFFSET)
+    test_gen = torch.Generator().manual_seed(SYNTHETIC_TEST_SEED)
+    x_tr, x_te = torch.randn(n_train, d, generator=train_gen), torch.randn(n_test, d, generator=test_gen)
+    clean_tr, clean_te = x_tr @ target.T, x_te @ target.T
+    y_tr = clean_tr + noise * torch.randn(clean_tr.shape, generator=train_gen)
+    y_te = clean_te + noise * torch.randn(clean_te.shape, generator=test_gen)
+    return Dataset(x_tr, y_tr, x_te, y_te, "regression", y_test_clean=clean_te,
+                   meta={"target": target, "noise_std": noise})
+
+
 DATASETS: dict[str, Callable[["DataSpec"], Dataset]] = {
     "fashion-mnist": load_fashion_mnist,
     "polynomial": load_polynomial,
     "linear-highdim": load_linear_highdim,
     "concrete-synthetic": load_concrete_synthetic,
+    "gaussian-linear": load_gaussian_linear,
 }
 
 
 def load_dataset(spec: "DataSpec") -> Dataset:
     return DATASETS[spec.name](spec)
+
+
+def load_task(spec: "RunSpec") -> Dataset:
+    """The data a run trains on: its dataset, with inputs as targets for an autoencoder."""
+    data = load_dataset(spec.data)
+    return as_reconstruction(data) if spec.model.kind == "autoencoder" else data

@@ -15,10 +15,13 @@ def member_loss(outputs: torch.Tensor, targets: torch.Tensor, loss: str, task: s
         if loss == "cross-entropy":
             per_example = F.cross_entropy(outputs.flatten(0, 1), targets.flatten(), reduction="none")
             return per_example.view(targets.shape).mean(1)
-        # Yang et al.: squared (or absolute) error between the softmax and the one-hot label.
+        # Yang et al.: squared (or absolute) error between the softmax and the one-hot label,
+        # summed over the classes, or averaged over them ("mse-class-mean", torch's MSELoss).
         probs = outputs.softmax(-1)
         onehot = F.one_hot(targets, outputs.shape[-1]).to(probs.dtype)
         diff = probs - onehot
+        if loss == "mse-class-mean":
+            return diff.pow(2).mean(-1).mean(1)
         per_example = diff.pow(2).sum(-1) if loss == "mse" else diff.abs().sum(-1)
         return per_example.mean(1)
     diff = outputs - targets
@@ -26,7 +29,7 @@ def member_loss(outputs: torch.Tensor, targets: torch.Tensor, loss: str, task: s
         return diff.abs().flatten(1).mean(1)
     if loss == "cross-entropy":
         raise ValueError("cross-entropy needs a classification dataset; use loss 'mse' or 'mae' for regression")
-    return diff.pow(2).flatten(1).mean(1)
+    return diff.pow(2).flatten(1).mean(1)    # "mse" and "mse-class-mean" alike: the mean over every output
 
 
 def member_accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ import torch
 
 from cache import store
 from training import probes
-from training.datasets import Dataset, load_dataset
+from training.datasets import Dataset, load_task
 from training.losses import evaluate, member_loss
 from nets.models import MLP, build_model, is_bias
 from runspec import RunSpec
@@ -74,6 +74,26 @@ def make_optimizer(spec: RunSpec, model: MLP) -> torch.optim.Optimizer:
     return torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum)
 
 
+def set_epoch_lr(optimizer: torch.optim.Optimizer, optim, epochs_done: int) -> None:
+    """StepLR in closed form: lr x factor^(epochs done // every), so a resumed run needs no
+    scheduler state. As Yang et al. call StepLR(step_size=100).step(epoch): epochs 1-100 train
+    at lr, 101-200 at lr x 0.1."""
+    if optim.lr_drop_every is None:
+        return
+    lr = optim.lr * optim.lr_drop_factor ** (epochs_done // optim.lr_drop_every)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def is_scored_epoch(epoch: int, total: int, schedule: str, per_decade: int = 20) -> bool:
+    """Whether the end of `epoch` (1-based) is scored: every epoch, or ("log") the epochs
+    round(10^(i / per_decade)), i = 0, 1, .. (1, 2, .., 10, 11, 13, .. ~20 per decade) and the last."""
+    if schedule == "every" or epoch >= total:
+        return True
+    i = math.floor(per_decade * math.log10(epoch))
+    return any(round(10 ** (j / per_decade)) == epoch for j in (i - 1, i, i + 1))
+
+
 @dataclass
 class TrainState:
     step: int = 0
@@ -89,7 +109,7 @@ class Trainer:
                  progress: Callable[[int, int], None] | None = None):
         self.spec, self.folder, self.should_stop, self.progress = spec, folder, should_stop, progress
         self.device = select_device(spec.device)
-        self.data: Dataset = load_dataset(spec.data)
+        self.data: Dataset = load_task(spec)
         torch.manual_seed(spec.seed)
         self.seeds = member_seeds(spec)
         self.model = build_model(spec.model, self.data.in_features, self.data.out_features, self.seeds).to(self.device)
@@ -108,12 +128,17 @@ class Trainer:
 
     # ------------------------------------------------------------ checkpoints
     def checkpoint(self, name: str = "last") -> None:
-        store.save_checkpoint(self.folder, name, {
-            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+        """'last' can resume the run; 'final' is read for the weights only, so it leaves out the
+        optimizer's state (Adam's moments would triple the file of every demo run)."""
+        payload = {
+            "model": self.model.state_dict(),
             "model_args": store.model_args(self.spec, self.data.in_features, self.data.out_features, self.seeds),
             "step": self.state.step, "epoch": self.state.epoch, "elapsed": self.elapsed(),
             "orders": [g.get_state() for g in self.orders], "torch_rng": torch.get_rng_state(),
-        })
+        }
+        if name == "last":
+            payload["optimizer"] = self.optimizer.state_dict()
+        store.save_checkpoint(self.folder, name, payload)
 
     def restore(self) -> bool:
         """Continue from the last epoch checkpoint; rows logged after it are dropped."""
@@ -174,6 +199,7 @@ class Trainer:
 
     def train_epoch(self) -> bool:
         spec, members = self.spec, self.spec.ensemble
+        set_epoch_lr(self.optimizer, spec.optim, self.state.epoch)
         perms = torch.stack([torch.randperm(self.indices.shape[1], generator=g) for g in self.orders])
         order = self.indices.gather(1, perms.to(self.device))          # [K, m]
         running = torch.zeros(members, device=self.device)
@@ -199,7 +225,8 @@ class Trainer:
             if is_probe:
                 self.probe(pre_update_weights=before)
             self.report_progress()
-        self.log_running_loss(running / order.shape[1])
+        if is_scored_epoch(self.state.epoch + 1, spec.epochs, spec.probes.score_epochs):
+            self.log_running_loss(running / order.shape[1])
         return True
 
     def check_finite(self, total: torch.Tensor) -> None:
@@ -218,7 +245,8 @@ class Trainer:
     def end_of_epoch(self) -> None:
         if self.state.step % self.spec.probe_every != 0:
             self.probe(pre_update_weights=None, evaluate_scores=False)
-        self.log_scores(kind="epoch", limit=self.spec.probes.eval_max)
+        if is_scored_epoch(self.state.epoch, self.spec.epochs, self.spec.probes.score_epochs):
+            self.log_scores(kind="epoch", limit=self.spec.probes.eval_max)
         self.writer.flush()
         if self.spec.checkpoint_every_epoch:
             self.checkpoint("last")
