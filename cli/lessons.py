@@ -1,4 +1,4 @@
-"""Lesson commands of `python -m training`: precompute, check-demo, predictions, subnetworks."""
+"""Lesson commands of `python -m training`: precompute, check-demo, predictions, subnetworks, sparsity."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +14,7 @@ from cache import store
 from cli.args import cache_dir_of
 from postprocess import precompute as demo
 from postprocess.predictions import store_predictions
+from postprocess.autoencoder import evaluate_autoencoder
 from postprocess.subnetworks import evaluate_subnetworks
 
 
@@ -92,8 +93,17 @@ def _add_subnetworks(sub) -> None:
     parser.set_defaults(func=cmd_subnetworks)
 
 
+def cmd_sparsity(args: argparse.Namespace) -> int:
+    folder = store.find_run([cache_dir_of(args), store.DEMO_DIR], args.run_id)
+    row = evaluate_autoencoder(folder)["ae_sparsity"][0]
+    print(f"{args.run_id}: mean activation {row['mean_activation']:.3f} (median unit {row['median_unit_mean']:.3f}), "
+          f"zeros {row['frac_zero']:.1%}, dead units {row['frac_dead_units']:.1%}, "
+          f"reconstruction MSE {row['reconstruction_mse']:.4f} on {row['images']} test images")
+    return 0
+
+
 def register(sub) -> None:
-    """precompute, check-demo, predictions, subnetworks."""
+    """precompute, check-demo, predictions, subnetworks, sparsity."""
     pre = sub.add_parser("precompute", help="build the demo cache (cache/demo) from every preset and sweep")
     pre.add_argument("--only", nargs="+", metavar="NAME", help="only these presets/sweeps")
     pre.add_argument("--prune", action="store_true", help="delete demo runs no preset or sweep asks for")
@@ -104,3 +114,6 @@ def register(sub) -> None:
     check.set_defaults(func=cmd_check_demo)
     _add_predictions(sub)
     _add_subnetworks(sub)
+    sparse = sub.add_parser("sparsity", help="store an autoencoder run's hidden-activation sparsity and learned features")
+    sparse.add_argument("run_id")
+    sparse.set_defaults(func=cmd_sparsity)
