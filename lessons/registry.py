@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from postprocess import predictions, subnetworks
+from postprocess import autoencoder, predictions
 from runspec import RunSpec
 from training.presets import Preset, Sweep
 from training.presets import bias_variance as bv, core, covariate_shift as cs, dropout as dp, tuning
+from training.presets import double_descent as dd, landscape, sparsity
 
 
 class LessonError(KeyError):
@@ -87,19 +88,23 @@ LESSONS: tuple[Lesson, ...] = (
            walkthrough="02-weight-decay.md"),
     Lesson("width-sweeps", "Bias and variance of networks, double descent", "bias-variance",
            sweeps=(bv.WIDTH_SWEEP, bv.WIDTH_SWEEP_NOISY, bv.WIDTH_SWEEP_NOISY_DROPOUT, bv.WIDTH_SWEEP_NOISY_WD,
-                   bv.WIDTH_SWEEP_RF, bv.WIDTH_SWEEP_RF_NOISY),
-           postprocess=predictions.postprocess),
+                   bv.WIDTH_SWEEP_RF, bv.WIDTH_SWEEP_RF_NOISY, dd.DD_SWEEP, dd.DD_SWEEP_NOISY),
+           postprocess=predictions.postprocess, charts=("dd-widths", "dd-epochs"),
+           walkthrough="06-double-descent.md"),
     Lesson("dropout", "Dropout", "dropout",
-           presets=(core.D2L_DROPOUT, core.D2L_NO_DROPOUT), sweeps=(dp.DROPOUT_RATE_SWEEP, dp.DROPOUT_LAYER_SWEEP),
-           postprocess=subnetworks.postprocess,
+           presets=(core.D2L_DROPOUT, core.D2L_NO_DROPOUT, sparsity.AE_NO_DROPOUT, sparsity.AE_DROPOUT),
+           sweeps=(dp.DROPOUT_RATE_SWEEP, dp.DROPOUT_LAYER_SWEEP),
+           postprocess=autoencoder.postprocess,   # sub-networks for the classifiers, sparsity for the autoencoders
            charts=("dropout-loss", "dropout-accuracy", "dropout-gap", "dropout-subnets", "dropout-mc",
-                   "dropout-removal", "dropout-sparsity", "dropout-rate-sweep"),
+                   "dropout-removal", "dropout-sparsity", "dropout-rate-sweep",
+                   "ae-unit-means", "ae-activations", "ae-filters", "ae-decoder-filters", "ae-mean-over-training"),
            walkthrough="03-dropout.md"),
     Lesson("batchnorm", "Batch normalization", "covariate-shift",
-           presets=(cs.BN_FIG1_NOBN, cs.BN_FIG1_BN, cs.BN_NOISY),
+           presets=(cs.BN_FIG1_NOBN, cs.BN_FIG1_BN, cs.BN_NOISY, landscape.LANDSCAPE_NOBN, landscape.LANDSCAPE_BN,
+                    landscape.DLN_NOBN, landscape.DLN_BN),
            sweeps=(cs.BN_LR_SWEEP, cs.BN_CONCRETE, cs.BN_PLACEMENT),
            charts=("bn-fig1-accuracy", "bn-fig1-percentiles", "bn-ics", "bn-smoothness", "bn-noisy-accuracy",
-                   "bn-lr-sweep"),
+                   "bn-lr-sweep", "bn-landscape-bands", "bn-dln-loss", "bn-dln-ics"),
            walkthrough="04-batchnorm.md"),
     Lesson("tuning", "Hyperparameter tuning", "runs", sweeps=(tuning.TUNING_GRID, tuning.TUNING_RANDOM),
            charts=("tuning-grid", "tuning-search-plane", "tuning-lr-projection"), walkthrough="05-tuning.md"),

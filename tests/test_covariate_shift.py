@@ -264,6 +264,10 @@ def tiny_cache(tmp_path_factory) -> Path:
     cheap = {"epochs": 1, "data__n_train": 240, "data__n_test": 200, "probe_every": 2, "probes__probe_batch": 64}
     for name in ("bn-fig1-nobn", "bn-fig1-bn", "bn-noisy"):
         build_run(tiny(PRESETS[name].spec, **cheap), root)
+    for name in ("landscape-relu-nobn", "landscape-relu-bn"):
+        build_run(tiny(PRESETS[name].spec, model__widths=[8, 8, 8], **cheap), root)
+    for name in ("dln-nobn", "dln-bn"):
+        build_run(tiny(PRESETS[name].spec, epochs=4, probe_every=2, model__widths=[10] * 3, data__n_train=64), root)
     wanted = {"bn-lr-sweep": lambda p: p["optim.lr"] == 30.0, "bn-placement": lambda p: p["model.batchnorm"] != "none",
               "bn-concrete": lambda p: not p["model.input_batchnorm"] and p["data.normalize"] == "none"}
     for sweep, keep in wanted.items():

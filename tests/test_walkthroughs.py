@@ -37,6 +37,7 @@ def _tiny_runs():
     for name, shape in sweeps.items():
         runs += [tiny(spec, **shape, **no_probes) for _, spec in SWEEPS[name].specs()[:2]]
     runs += [tiny(spec, epochs=3, probe_every=5, ensemble=2) for _, spec in SWEEPS["weight-decay-sweep"].specs()[:3]]
+    runs += _tiny_effect_runs(no_probes)
     degree_sweep = SWEEPS["poly-degree-sweep"].specs()
     textbook_size = max(spec.data.n_train for _, spec in degree_sweep)    # 100 points per training set
     for point, spec in degree_sweep:   # 3 least-squares fits per degree instead of 30, three degrees
@@ -45,9 +46,22 @@ def _tiny_runs():
     return runs
 
 
+def _tiny_effect_runs(no_probes: dict) -> list:
+    """Double descent, the autoencoders, the ReLU landscape and the deep linear network, made cheap."""
+    runs = [tiny(spec, **dict(no_probes, epochs=3, probes__score_epochs="log", model__widths=[width]))
+            for name in ("dd-width-sweep", "dd-width-sweep-noisy") for width, (_, spec) in zip((4, 8, 16), SWEEPS[name].specs())]
+    runs += [tiny(PRESETS[name].spec, model__widths=[16], **SMALL_MNIST) for name in ("ae-no-dropout", "ae-dropout")]
+    runs += [tiny(PRESETS[name].spec, model__widths=[8, 8, 8], **SMALL_MNIST)
+             for name in ("landscape-relu-nobn", "landscape-relu-bn")]
+    runs += [tiny(PRESETS[name].spec, epochs=6, probe_every=2, model__widths=[10] * 4, data__n_train=64)
+             for name in ("dln-nobn", "dln-bn")]
+    return runs
+
+
 @pytest.fixture(scope="session")
 def lesson_cache(tmp_path_factory) -> Path:
     from postprocess.predictions import store_predictions
+    from postprocess.autoencoder import evaluate_autoencoder
     from postprocess.subnetworks import evaluate_subnetworks
 
     path = tmp_path_factory.getbasetemp() / "lesson-cache"
@@ -57,6 +71,8 @@ def lesson_cache(tmp_path_factory) -> Path:
             evaluate_subnetworks(folder, n_samples=6, ks=(1, 2), repeats=2)
         if spec.name == "poly-degree-sweep":
             store_predictions(folder)
+        if spec.model.kind == "autoencoder":
+            evaluate_autoencoder(folder)
     return path
 
 

@@ -14,7 +14,7 @@ from analysis import bias_variance_runs as bvr
 from cache import store
 from training import presets
 from training.datasets import load_dataset
-from ui import lesson_charts
+from ui import effect_sections, lesson_charts
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import fingerprint, latest_run, load_table, runs_named, spec_value
@@ -320,8 +320,12 @@ with capacity:
 with decay:
     weight_decay()
 with networks:
-    trained, rf = st.tabs(["SGD-trained MLP", "Random features: double descent"])
+    trained, rf, interpolation = st.tabs(["SGD-trained MLP", "Random features: double descent",
+                                          "Trained to interpolation"])
     with trained:
         neural_networks()
+        effect_sections.yang_setup()
     with rf:
         random_features()
+    with interpolation:
+        effect_sections.double_descent()

@@ -12,6 +12,7 @@ from analysis import covariate_shift_charts as charts
 from cache import store
 from training import fashion_mnist, presets
 from training.datasets import load_dataset
+from ui import effect_sections
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
@@ -111,8 +112,8 @@ else:
 st.header("What BN really does (Santurkar et al.)")
 st.markdown("ICS of layer i: G = the gradient of the loss wrt W_i; G' = the same gradient on the same batch "
             "after layers 1..i-1 took their step. Smoothness: the loss and the gradient along w - eta g for "
-            "step sizes around the learning rate. *Noisy BN* adds a random scale and shift after every BN, "
-            "redrawn each step.")
+            "step sizes around the learning rate. *Noisy BN* multiplies every activation of every sample after each "
+            "BN by its own random scale and adds its own random shift, from a distribution redrawn each step.")
 landscape = {**fig1, **folders_of(NOISY)}
 ics = tables(landscape, "ics")
 if not any(not f.empty for f in ics.values()):
@@ -138,6 +139,8 @@ else:
                     "learns like BN.")
         show_lesson_chart("bn-noisy-accuracy", "bn")
         st.dataframe(cs.median_drift_summary(tables(landscape, "units")).round(2), hide_index=True)
+
+effect_sections.landscape_and_deep_linear()
 
 # ---------------------------------------------------------------- 4. unscaled inputs
 st.header("BN rescues unscaled inputs (the Concrete lesson)")

@@ -12,6 +12,7 @@ from analysis import dropout_charts as charts
 from cache import store
 from postprocess import subnetworks
 from training import presets
+from ui import effect_sections
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
@@ -140,3 +141,6 @@ if show_lesson_chart("dropout-sparsity", "dropout") is not None:
     sparsity = pd.concat([load_table(f, "sparsity").assign(model=label) for label, f in folders.items()],
                          ignore_index=True)
     st.dataframe(sparsity, hide_index=True)
+
+# ---------------------------------------------------------------- 7. the paper's autoencoder
+effect_sections.autoencoder_sparsity()

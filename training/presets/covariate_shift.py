@@ -56,7 +56,8 @@ BN_FIG1_NOBN = Preset(
 BN_FIG1_BN = Preset("bn-fig1-bn", "BN paper Fig. 1: the same net with BN before every sigmoid", _fig1("before"))
 BN_NOISY = Preset(
     "bn-noisy",
-    "Santurkar et al.: the Fig. 1 BN net with random per-step scale/shift noise after BN",
+    "Santurkar et al.: the Fig. 1 BN net with i.i.d. scale/shift noise per activation and sample after BN, "
+    "its distribution redrawn every step",
     _fig1("before", bn_noise=0.5),
 )
 PRESETS = collect(BN_FIG1_NOBN, BN_FIG1_BN, BN_NOISY)

@@ -4,21 +4,30 @@ from training.presets.base import Preset, PresetError, Sweep
 from training.presets import bias_variance
 from training.presets import core
 from training.presets import covariate_shift
+from training.presets import double_descent
 from training.presets import dropout
+from training.presets import landscape
+from training.presets import sparsity
 from training.presets import tuning
 
 PRESETS = {
     **bias_variance.PRESETS,
     **core.PRESETS,
     **covariate_shift.PRESETS,
+    **double_descent.PRESETS,
     **dropout.PRESETS,
+    **landscape.PRESETS,
+    **sparsity.PRESETS,
     **tuning.PRESETS,
 }
 SWEEPS = {
     **bias_variance.SWEEPS,
     **core.SWEEPS,
     **covariate_shift.SWEEPS,
+    **double_descent.SWEEPS,
     **dropout.SWEEPS,
+    **landscape.SWEEPS,
+    **sparsity.SWEEPS,
     **tuning.SWEEPS,
 }
 
