@@ -88,8 +88,11 @@ LESSONS: tuple[Lesson, ...] = (
            walkthrough="02-weight-decay.md"),
     Lesson("width-sweeps", "Bias and variance of networks, double descent", "bias-variance",
            sweeps=(bv.WIDTH_SWEEP, bv.WIDTH_SWEEP_NOISY, bv.WIDTH_SWEEP_NOISY_DROPOUT, bv.WIDTH_SWEEP_NOISY_WD,
-                   bv.WIDTH_SWEEP_RF, bv.WIDTH_SWEEP_RF_NOISY, dd.DD_SWEEP, dd.DD_SWEEP_NOISY),
-           postprocess=predictions.postprocess, charts=("dd-widths", "dd-epochs"),
+                   bv.WIDTH_SWEEP_RF, bv.WIDTH_SWEEP_RF_NOISY),
+           postprocess=predictions.postprocess),
+    # No post-processing: a run's members are different widths, not resampled training sets.
+    Lesson("double-descent", "Double descent in trained networks", "bias-variance",
+           presets=(*dd.DD_NOISY, *dd.DD_CLEAN), charts=("dd-widths", "dd-epochs"),
            walkthrough="06-double-descent.md"),
     Lesson("dropout", "Dropout", "dropout",
            presets=(core.D2L_DROPOUT, core.D2L_NO_DROPOUT, sparsity.AE_NO_DROPOUT, sparsity.AE_DROPOUT),

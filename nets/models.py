@@ -35,21 +35,30 @@ class BatchedLinear(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight.transpose(1, 2))
 
     @torch.no_grad()
-    def init_member(self, k: int, init_std: float | None, generator: torch.Generator, scheme: str = "torch") -> None:
+    def init_member(self, k: int, init_std: float | None, generator: torch.Generator, scheme: str = "torch",
+                    out_used: int | None = None, in_used: int | None = None) -> None:
         """N(0, std^2) weights and zero bias; Kaiming (He) normal N(0, 2/in) and zero bias, as
-        torch.nn.init.kaiming_normal_(nonlinearity="relu"); or torch.nn.Linear's default U(+-1/sqrt(in))."""
-        fan_in = self.weight.shape[2]
+        torch.nn.init.kaiming_normal_(nonlinearity="relu"); or torch.nn.Linear's default U(+-1/sqrt(in)).
+
+        `out_used` / `in_used`: member k is a narrower layer [out_used, in_used] padded with zeros,
+        drawn exactly as a layer of that size would be (same numbers, same fan-in)."""
+        out_used, in_used = out_used or self.weight.shape[1], in_used or self.weight.shape[2]
+        weight = torch.empty(out_used, in_used)          # drawn contiguous: the order a plain layer draws in
+        bias = torch.zeros(1, out_used)
         if init_std is None and scheme == "kaiming":
-            init_std = math.sqrt(2.0 / fan_in)
+            init_std = math.sqrt(2.0 / in_used)
         if init_std is not None:
-            self.weight[k].normal_(0.0, init_std, generator=generator)
+            weight.normal_(0.0, init_std, generator=generator)
+        else:
+            bound = 1.0 / math.sqrt(in_used)
+            weight.uniform_(-bound, bound, generator=generator)
             if self.bias is not None:
-                self.bias[k].zero_()
-            return
-        bound = 1.0 / math.sqrt(fan_in)
-        self.weight[k].uniform_(-bound, bound, generator=generator)
+                bias.uniform_(-bound, bound, generator=generator)
+        self.weight[k].zero_()
+        self.weight[k, :out_used, :in_used] = weight
         if self.bias is not None:
-            self.bias[k].uniform_(-bound, bound, generator=generator)
+            self.bias[k].zero_()
+            self.bias[k, :, :out_used] = bias
 
 
 class BatchedBatchNorm(nn.Module):
@@ -177,6 +186,10 @@ class MLP(nn.Module):
             for i, rate in enumerate(spec.dropout_rates)
         })
         self.output = BatchedLinear(members, widths[-1], out_features, bias=spec.bias)
+        self.member_widths = spec.member_widths
+        if spec.member_widths is not None:   # [K, 1, U]: 1 for the units member k has, 0 for its padding
+            mask = torch.arange(spec.widths[0]) < torch.tensor(spec.member_widths)[:, None]
+            self.register_buffer("unit_mask", mask.float().unsqueeze(1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2:  # one input batch shared by all members: [B, d] -> [K, B, d]
@@ -185,6 +198,8 @@ class MLP(nn.Module):
             x = self.input_bn(x)
         for block in self.hidden.values():
             x = block(x)
+        if self.member_widths is not None:
+            x = x * self.unit_mask    # padding units stay 0 and get no gradient: member k is width member_widths[k]
         return self.output(x)
 
     def linear_layers(self) -> dict[str, BatchedLinear]:
@@ -196,8 +211,10 @@ class MLP(nn.Module):
     def init_weights(self, init_std: float | None, member_seeds: list[int], scheme: str = "torch") -> None:
         for k, seed in enumerate(member_seeds):
             generator = torch.Generator().manual_seed(seed)
-            for layer in self.linear_layers().values():
-                layer.init_member(k, init_std, generator, scheme)
+            used = None if self.member_widths is None else self.member_widths[k]   # one hidden layer then
+            for name, layer in self.linear_layers().items():
+                layer.init_member(k, init_std, generator, scheme, out_used=used if name == "hidden1" else None,
+                                  in_used=used if name == "output" else None)
 
 
 def build_model(spec: ModelSpec, in_features: int, out_features: int, member_seeds: list[int]) -> MLP:

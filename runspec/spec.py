@@ -74,6 +74,10 @@ class ModelSpec(_Frozen):
     init: Literal["torch", "kaiming"] = Field(
         default="torch", description="without init_std: torch.nn.Linear's default, or Kaiming (He) normal N(0, 2/fan_in), biases 0")
     bias: bool = True
+    # A width sweep as one ensemble: member k of a one-hidden-layer net keeps only its first
+    # member_widths[k] hidden units (widths = (the largest,)), so every width trains in the same job.
+    member_widths: tuple[int, ...] | None = Field(
+        default=None, description="one hidden layer: member k uses its first member_widths[k] units (widths = [max])")
 
     @field_validator("widths")
     @classmethod
@@ -101,10 +105,20 @@ class ModelSpec(_Frozen):
                              f"(got {self.init!r})")
         if self.kind == "linear" and self.widths:
             raise ValueError(f"model.widths: a linear model has no hidden layers, got {list(self.widths)}")
+        if self.member_widths is not None:
+            self._check_member_widths()
         if isinstance(self.dropout, tuple) and len(self.dropout) != len(self.widths):
             raise ValueError(
                 f"model.dropout: {len(self.dropout)} rates for {len(self.widths)} hidden layers; give one per layer")
         return self
+
+    def _check_member_widths(self) -> None:
+        widths = list(self.member_widths)
+        if len(self.widths) != 1 or not widths or min(widths) < 1 or max(widths) != self.widths[0]:
+            raise ValueError(f"model.member_widths: one hidden layer whose width is the largest member's; got "
+                             f"widths={list(self.widths)}, member_widths={widths}")
+        if self.batchnorm != "none" or self.input_batchnorm:
+            raise ValueError("model.member_widths: BN would mix a member's units with the padding; use batchnorm='none'")
 
     @property
     def dropout_rates(self) -> tuple[float, ...]:
@@ -166,6 +180,13 @@ class RunSpec(_Frozen):
     ensemble_data: Literal["same", "disjoint", "bootstrap"] = "disjoint"
     ensemble_init: Literal["different", "same"] = "different"
     checkpoint_every_epoch: bool = True
+
+    @model_validator(mode="after")
+    def _one_width_per_member(self) -> "RunSpec":
+        widths = self.model.member_widths
+        if widths is not None and len(widths) != self.ensemble:
+            raise ValueError(f"model.member_widths: {len(widths)} widths for ensemble = {self.ensemble}; give one per member")
+        return self
 
     @model_validator(mode="after")
     def _closed_form_needs_linear_mse(self) -> "RunSpec":

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import build_run, point_app_at, tiny
 from postprocess.predictions import store_predictions
 from training.presets import get_preset, get_sweep
+from training.presets.double_descent import DD_CLEAN, DD_NOISY
 
 PAGE = str(Path(__file__).resolve().parent.parent / "views" / "bias_variance.py")
 CHART = "vega_lite_chart"
@@ -29,6 +30,10 @@ def _small_specs():
         for point, spec in get_sweep(name).specs():
             if point["model.widths"][0] in (2, 8):
                 yield tiny(spec, epochs=2, data__n_train=5 * 40, data__n_test=100)
+    for preset in (*DD_NOISY, *DD_CLEAN):          # trained to interpolation: narrow groups, a few epochs
+        widths = [max(1, w // 16) for w in preset.spec.model.member_widths]
+        yield tiny(preset.spec, model__widths=[max(widths)], model__member_widths=widths, epochs=4,
+                   data__n_train=100, data__n_test=100)
     for name in ("width-sweep-rf", "width-sweep-rf-noisy"):   # closed form: threshold at 32 per member
         spec = get_sweep(name).specs()[0][1]
         for width in (8, 32, 128):

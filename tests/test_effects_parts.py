@@ -193,3 +193,51 @@ def test_smoothness_bands_and_the_ratio_in_the_learning_window():
     ratios = sm.smoothness_ratios(smooth, (0, 20)).set_index("measure")
     assert ratios.loc["loss_range", "median_ratio"] == pytest.approx(3.0)
     assert ratios.loc["grad_change", "median_ratio"] == pytest.approx(3.0)
+
+
+# ---------------------------------------------------------------- widths as one ensemble
+
+def _plain_and_batched(widths=(3, 5, 8)):
+    base = {"model": {"widths": [max(widths)], "member_widths": list(widths)}, "ensemble": len(widths),
+            "ensemble_init": "same", "optim": {"name": "adam", "lr": 0.01}}
+    batched = build_spec(base)
+    plain = [build_spec({"model": {"widths": [w]}, "optim": {"name": "adam", "lr": 0.01}}) for w in widths]
+    from nets.models import build_model
+
+    return (build_model(batched.model, 6, 4, [0] * len(widths)), [build_model(p.model, 6, 4, [0]) for p in plain],
+            batched, plain)
+
+
+def test_each_member_is_drawn_as_a_plain_net_of_its_width():
+    model, plains, _, _ = _plain_and_batched()
+    for k, plain in enumerate(plains):
+        w = plain.hidden["hidden1"].linear.weight.shape[1]
+        assert torch.equal(model.hidden["hidden1"].linear.weight[k, :w], plain.hidden["hidden1"].linear.weight[0])
+        assert torch.equal(model.hidden["hidden1"].linear.bias[k, :, :w], plain.hidden["hidden1"].linear.bias[0])
+        assert torch.equal(model.output.weight[k, :, :w], plain.output.weight[0])
+        assert torch.equal(model.output.bias[k], plain.output.bias[0])
+        assert not model.output.weight[k, :, w:].any()
+
+
+def test_each_member_trains_exactly_as_a_plain_net_of_its_width():
+    model, plains, batched, plain_specs = _plain_and_batched()
+    opt = make_optimizer(batched, model)
+    opts = [make_optimizer(s, p) for s, p in zip(plain_specs, plains)]
+    torch.manual_seed(0)
+    for _ in range(5):
+        x, y = torch.randn(16, 6), torch.randint(4, (16,))
+        loss = member_loss(model(x), y.expand(3, -1), "cross-entropy", "classification").sum()
+        opt.zero_grad(), loss.backward(), opt.step()
+        for p, o in zip(plains, opts):
+            o.zero_grad(), member_loss(p(x), y[None], "cross-entropy", "classification").sum().backward(), o.step()
+    for k, plain in enumerate(plains):
+        w = plain.hidden["hidden1"].linear.weight.shape[1]
+        assert torch.allclose(model(torch.ones(2, 6))[k], plain(torch.ones(2, 6))[0], atol=1e-5)
+        assert not model.hidden["hidden1"].linear.weight[k, w:].any()      # the padding never moves
+
+
+def test_member_widths_must_fit_one_hidden_layer_and_the_ensemble():
+    with pytest.raises(SpecError, match="member_widths"):
+        build_spec({"model": {"widths": [8], "member_widths": [4, 6]}, "ensemble": 2})
+    with pytest.raises(SpecError, match="one per member"):
+        build_spec({"model": {"widths": [8], "member_widths": [4, 8]}, "ensemble": 3})

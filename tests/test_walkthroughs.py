@@ -48,8 +48,9 @@ def _tiny_runs():
 
 def _tiny_effect_runs(no_probes: dict) -> list:
     """Double descent, the autoencoders, the ReLU landscape and the deep linear network, made cheap."""
-    runs = [tiny(spec, **dict(no_probes, epochs=3, probes__score_epochs="log", model__widths=[width]))
-            for name in ("dd-width-sweep", "dd-width-sweep-noisy") for width, (_, spec) in zip((4, 8, 16), SWEEPS[name].specs())]
+    dd = [preset for name, preset in PRESETS.items() if name.startswith(("dd-noisy", "dd-clean"))]
+    runs = [tiny(p.spec, **dict(no_probes, epochs=3, model__widths=[max(ws)], model__member_widths=ws))
+            for p in dd for ws in [[max(1, w // 32) for w in p.spec.model.member_widths]]]
     runs += [tiny(PRESETS[name].spec, model__widths=[16], **SMALL_MNIST) for name in ("ae-no-dropout", "ae-dropout")]
     runs += [tiny(PRESETS[name].spec, model__widths=[8, 8, 8], **SMALL_MNIST)
              for name in ("landscape-relu-nobn", "landscape-relu-bn")]

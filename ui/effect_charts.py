@@ -20,10 +20,11 @@ from analysis import smoothness_charts as smc
 from analysis import sparsity
 from analysis import sparsity_charts as spc
 from training.presets import double_descent as dd, landscape, sparsity as sp
+from cache import store
 from ui import data
-from ui.lesson_runs import Absent, Shown, finished, labelled, run_folders
+from ui.lesson_runs import Absent, Shown, labelled, run_folders
 
-DD_SWEEPS = (dd.DD_SWEEP.name, dd.DD_SWEEP_NOISY.name)
+DD_GROUPS = {"noisy": dd.DD_NOISY, "clean": dd.DD_CLEAN}   # presets, one job per group of widths
 AUTOENCODERS = {"no dropout": sp.AE_NO_DROPOUT.name, "dropout": sp.AE_DROPOUT.name}
 LANDSCAPE = {"no BN": landscape.LANDSCAPE_NOBN.name, "BN": landscape.LANDSCAPE_BN.name}
 DLN = {"no BN": landscape.DLN_NOBN.name, "BN": landscape.DLN_BN.name}
@@ -36,20 +37,33 @@ def _labels(noise: float) -> str:
     return f"{noise:.0%} label noise" if noise else "clean labels"
 
 
+def _member_errors(spec, scalars: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
+    """One run's scalars split by member: [(member's width, its rows)]."""
+    widths = spec.model.member_widths or (spec.model.widths[0],) * spec.ensemble
+    return [(w, scalars[scalars["member"] == k]) for k, w in enumerate(widths)]
+
+
 def sweep_errors(dirs: Sequence[Path]) -> tuple[pd.DataFrame, dict[str, dict], dict[str, pd.DataFrame]]:
     """Both interpolation sweeps: errors [labels, width, split, error, threshold], the
-    analysis summary per label set, and each run's folder by (labels, width)."""
-    frames, summaries, folders = [], {}, {}
-    for name in DD_SWEEPS:
-        listing = finished(name, dirs)
-        label = _labels(listing["spec"].iloc[0].data.label_noise)
-        runs = [(spec.model.widths[0], data.load_table(folder, "scalars"))
-                for spec, folder in zip(listing["spec"], listing["folder"])]
+    analysis summary per label set, and where each width's rows are: [width, folder, member]."""
+    frames, summaries, where = [], {}, {}
+    for group in DD_GROUPS.values():
+        folders = run_folders([p.name for p in group], dirs)
+        runs, places = [], []
+        for preset in group:
+            spec = store.read_spec(folders[preset.name])
+            scalars = data.load_table(folders[preset.name], "scalars")
+            if scalars.empty:
+                raise Absent([preset.name])
+            runs += _member_errors(spec, scalars)
+            places += [{"width": w, "folder": folders[preset.name], "member": k}
+                       for k, (w, _) in enumerate(_member_errors(spec, scalars))]
+        label = _labels(spec.data.label_noise)
         errors = ddx.width_errors(runs)
         summaries[label] = ddx.summary(errors)
         frames.append(errors.assign(labels=label, threshold=summaries[label]["threshold"]))
-        folders[label] = pd.DataFrame({"width": [s.model.widths[0] for s in listing["spec"]], "folder": listing["folder"]})
-    return pd.concat(frames, ignore_index=True), summaries, folders
+        where[label] = pd.DataFrame(places)
+    return pd.concat(frames, ignore_index=True), summaries, where
 
 
 def _peak_sentence(label: str, s: dict) -> str:
@@ -70,14 +84,13 @@ def dd_widths(dirs: Sequence[Path]) -> Shown:
 
 def dd_epochs(dirs: Sequence[Path]) -> Shown:
     """Nakkiran's epoch-wise view, for the noisy sweep's width nearest its threshold."""
-    _, summaries, folders = sweep_errors(dirs)
+    _, summaries, where = sweep_errors(dirs)
     label = _labels(dd.DD_LABEL_NOISE)
-    if label not in summaries:
-        raise Absent([dd.DD_SWEEP_NOISY.name], sweep=True)
-    widths = folders[label]
-    width = ddx.near_threshold(list(widths["width"]), summaries[label]["threshold"]) or float(widths["width"].max())
-    folder = widths.loc[widths["width"] == width, "folder"].iloc[0]
-    curves = ddx.epoch_errors(data.load_table(folder, "scalars"))
+    places = where[label]
+    width = ddx.near_threshold(list(places["width"]), summaries[label]["threshold"]) or float(places["width"].max())
+    place = places[places["width"] == width].iloc[0]
+    scalars = data.load_table(place["folder"], "scalars")
+    curves = ddx.epoch_errors(scalars[scalars["member"] == place["member"]])
     test = curves[curves["split"] == "test"].reset_index(drop=True)
     best = test.loc[test["error"].idxmin()]
     caption = (f"Width {width:g}, {label}: the test error falls to {best['error']:.3f} at epoch {best['epoch']:g}, "

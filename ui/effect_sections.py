@@ -20,9 +20,10 @@ YANG_PUBLISHED = {"training images per split": "12,000 (60,000 / 5)", "test imag
 
 def double_descent() -> None:
     st.header("Trained to interpolation: double descent")
-    spec = dd.DD_SWEEP_NOISY.specs()[0][1]
+    spec = dd.DD_NOISY[0].spec
+    widths = [w for group in dd.NOISY_GROUPS for w in group]
     st.markdown(
-        f"One hidden ReLU layer, width {dd.DD_WIDTHS[0]}-{dd.DD_WIDTHS[-1]}, Adam lr {spec.optim.lr:g}, no weight "
+        f"One hidden ReLU layer, width {widths[0]}-{widths[-1]}, Adam lr {spec.optim.lr:g}, no weight "
         f"decay, {spec.epochs} epochs on {spec.data.n_train} training images averaged down to "
         f"{28 // spec.data.downsample}x{28 // spec.data.downsample} pixels (so the threshold falls at a width the "
         "sweep can straddle), with clean labels and with "
