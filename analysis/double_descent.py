@@ -7,6 +7,8 @@ averaged over members, on the run's (possibly noisy) training labels and the cle
 """
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 ZERO_TRAIN_ERROR = 0.01     # "train error ~0": at most 1% of the training labels not fitted
@@ -68,18 +70,26 @@ def peak_at_threshold(peak_width: float, threshold: float | None, factor: float 
     return threshold is not None and threshold / factor <= peak_width <= threshold * factor
 
 
-def summary(errors: pd.DataFrame) -> dict:
-    """The numbers the page and the README quote for one sweep."""
+def summary(errors: pd.DataFrame, n_test: int | None = None) -> dict:
+    """The numbers the page and the README quote for one sweep. With `n_test`, also the
+    standard error of the peak's error rate on that many test images, and whether the peak
+    stands out of it (height above twice that)."""
     threshold = interpolation_threshold(errors)
     out = {"threshold": threshold, **test_peak(errors)}
     out["at_threshold"] = bool(peak_at_threshold(out["peak_width"], threshold))
+    if n_test:
+        out["standard_error"] = sampling_error(out["peak"], n_test)
+        out["clear"] = bool(out["is_peak"] and out["height"] > 2 * out["standard_error"])
     return out
+
+
+def sampling_error(error: float, n: int) -> float:
+    """Standard error of an error rate measured on n independent test images: sqrt(p(1-p)/n)."""
+    return math.sqrt(error * (1 - error) / n)
 
 
 def near_threshold(widths: list[float], threshold: float | None) -> float | None:
     """The sweep's width closest (in log scale) to the threshold: the run for the epoch-wise view."""
     if threshold is None or not widths:
         return None
-    import math
-
     return min(widths, key=lambda w: abs(math.log(w / threshold)))

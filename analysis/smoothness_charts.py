@@ -1,12 +1,20 @@
 """Altair charts for Santurkar et al.'s landscape measurements as bands, and the deep linear
-network (pure: frames in, charts out). Variant colours follow the BN lesson's charts."""
+network (pure: frames in, charts out)."""
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
 
-from analysis.covariate_shift_charts import _variant_color
 from analysis.smoothness import MEASURES
+
+# Two bands drawn over each other need two hues, not two shades of one
+VARIANT_COLORS = {"no BN": "#e45756", "BN": "#4c78a8"}
+
+
+def _variant_color(frame: pd.DataFrame) -> alt.Color:
+    present = [v for v in VARIANT_COLORS if v in set(frame.get("variant", []))]
+    return alt.Color("variant:N", title=None, sort=present,
+                     scale=alt.Scale(domain=present, range=[VARIANT_COLORS[v] for v in present]))
 
 
 def bands_chart(bands: pd.DataFrame, window: tuple[int, int] | None) -> alt.VConcatChart:
@@ -40,6 +48,6 @@ def dln_ics_chart(frame: pd.DataFrame) -> alt.Chart:
     """ICS of the deep linear network: the median over layers of ||G - G'|| / ||G|| per step."""
     return alt.Chart(frame[frame["ics_relative"] > 0]).mark_line().encode(
         x=alt.X("step:Q", title="gradient step (full batch)"),
-        y=alt.Y("ics_relative:Q", scale=alt.Scale(type="log"), title="||G - G'|| / ||G|| (median over layers)"),
+        y=alt.Y("ics_relative:Q", scale=alt.Scale(type="log"), title="||G - G'|| / ||G||"),
         color=_variant_color(frame), tooltip=["variant", "step", alt.Tooltip("ics_relative:Q", format=".3g")],
     ).properties(width=300, height=220)

@@ -8,8 +8,8 @@ import pandas as pd
 from analysis.dropout_charts import PALETTE
 
 MODELS = ["no dropout", "dropout"]
-KIND_TITLES = {"unit_mean": "mean activation of a hidden unit (over the test images)",
-               "activation": "activation (every unit on every test image)"}
+KIND_TITLES = {"unit_mean": "a unit's mean activation", "activation": "activation (all units, all images)"}
+LOG_FLOOR = 1e-5
 
 
 def _color() -> alt.Color:
@@ -22,10 +22,13 @@ def histogram_chart(hist: pd.DataFrame, means: pd.DataFrame, kind: str, log_y: b
     drawn as a rule (the number the paper quotes). The last bar also counts larger values."""
     data = hist[hist["kind"] == kind].copy()
     data["share"] = data["count"] / data.groupby("model")["count"].transform("sum").clip(lower=1)
+    floor = LOG_FLOOR if log_y else 0.0           # bars rise from here; a log axis has no 0
+    if log_y:
+        data = data[data["share"] > 0]
     y = alt.Y("share:Q", title="share" + (" (log)" if log_y else ""),
-              scale=alt.Scale(type="symlog", constant=1e-4) if log_y else alt.Undefined)
+              scale=alt.Scale(type="log", domain=[floor, 1]) if log_y else alt.Undefined)
     bars = alt.Chart().mark_bar(binSpacing=0).encode(
-        x=alt.X("lo:Q", title=KIND_TITLES[kind]), x2="hi:Q", y=y, color=_color(),
+        x=alt.X("lo:Q", title=KIND_TITLES[kind]), x2="hi:Q", y=y, y2=alt.datum(floor), color=_color(),
         tooltip=["model:N", alt.Tooltip("lo:Q", format=".2f"), alt.Tooltip("hi:Q", format=".2f"),
                  "count:Q", alt.Tooltip("share:Q", format=".3f")])
     layers = [bars]
@@ -37,7 +40,7 @@ def histogram_chart(hist: pd.DataFrame, means: pd.DataFrame, kind: str, log_y: b
         column=alt.Column("model:N", sort=MODELS, title=None))
 
 
-def filters_chart(filters: pd.DataFrame, size: int = 300) -> alt.HConcatChart:
+def filters_chart(filters: pd.DataFrame, size: int = 420) -> alt.HConcatChart:
     """The learned features as mosaic images side by side: filters [model, layer, url]."""
     panels = []
     for model in [m for m in MODELS if m in set(filters["model"])]:

@@ -28,6 +28,7 @@ DD_GROUPS = {"noisy": dd.DD_NOISY, "clean": dd.DD_CLEAN}   # presets, one job pe
 AUTOENCODERS = {"no dropout": sp.AE_NO_DROPOUT.name, "dropout": sp.AE_DROPOUT.name}
 LANDSCAPE = {"no BN": landscape.LANDSCAPE_NOBN.name, "BN": landscape.LANDSCAPE_BN.name}
 DLN = {"no BN": landscape.DLN_NOBN.name, "BN": landscape.DLN_BN.name}
+FASHION_MNIST_TEST = 10_000   # images in the test set: what n_test = None scores on
 PUBLISHED_MEAN_ACTIVATION = {"no dropout": 2.0, "dropout": 0.7}   # Srivastava et al. Fig. 8, MNIST, read off the plot
 
 
@@ -60,7 +61,7 @@ def sweep_errors(dirs: Sequence[Path]) -> tuple[pd.DataFrame, dict[str, dict], d
                        for k, (w, _) in enumerate(_member_errors(spec, scalars))]
         label = _labels(spec.data.label_noise)
         errors = ddx.width_errors(runs)
-        summaries[label] = ddx.summary(errors)
+        summaries[label] = ddx.summary(errors, n_test=min(spec.data.n_test or FASHION_MNIST_TEST, spec.probes.eval_max))
         frames.append(errors.assign(labels=label, threshold=summaries[label]["threshold"]))
         where[label] = pd.DataFrame(places)
     return pd.concat(frames, ignore_index=True), summaries, where
@@ -71,9 +72,11 @@ def _peak_sentence(label: str, s: dict) -> str:
         f"train error first reaches {ddx.ZERO_TRAIN_ERROR:g} at width {s['threshold']:g}")
     if not s["is_peak"]:
         return f"{label}: {threshold}; the test error has no peak (it does not rise above both sides)."
-    where = "at the threshold" if s["at_threshold"] else "away from the threshold"
+    where = (f"within {ddx.SAME_PLACE:g}x of the threshold" if s["at_threshold"] else "away from the threshold")
+    size = ("" if s.get("clear", True) else
+            f"; a bump of {s['height']:.3f}, inside twice the {s['standard_error']:.3f} sampling error of the test set")
     return (f"{label}: the test error peaks at width {s['peak_width']:g} ({s['peak']:.3f}, {where}; {threshold}), "
-            f"above {s['dip']:.3f} at width {s['dip_width']:g} and {s['after']:.3f} at width {s['after_width']:g}.")
+            f"above {s['dip']:.3f} at width {s['dip_width']:g} and {s['after']:.3f} at width {s['after_width']:g}{size}.")
 
 
 def dd_widths(dirs: Sequence[Path]) -> Shown:
