@@ -7,7 +7,8 @@ replays `python -m training precompute --workers N`: runs in the registry's orde
 taken by the first worker that is free. `--names` marks a group (default: the runs added for
 the double-descent, autoencoder and landscape lessons, and the width sweeps they changed)
 and reports its share. `--rerun` instead builds the named runs afresh into a temporary
-cache with N workers and times the real thing, post-processing included.
+cache (`--rerun-workers`, default 1) and times the real thing, post-processing included,
+with the replay for `--workers` from the fresh runs' clocks.
 """
 from __future__ import annotations
 
@@ -61,11 +62,19 @@ def report(demo_dir: Path, workers: int, names: set[str]) -> dict:
             "missing_elapsed": [name for name, s in runs if s == 0.0]}
 
 
-def rerun(names: list[str], workers: int) -> dict:
+def rerun(names: list[str], workers: int, replay_workers: int) -> dict:
+    """Build the named runs into a temporary cache with `workers` processes; report the wall time
+    and, from the runs' own clocks, what `replay_workers` workers would have taken."""
     with tempfile.TemporaryDirectory() as tmp:
         started = time.time()
         summary = precompute.precompute(lessons.demo_runs(names), Path(tmp), workers=workers)
-        return {"rerun_wall_s": round(time.time() - started, 1), **summary}
+        wall = round(time.time() - started, 1)
+        runs = [(run.rebuild_name, float(store.read_status(Path(tmp) / run.spec.run_id).get("elapsed") or 0.0))
+                for run in lessons.demo_runs(names)]
+        return {"rerun_wall_s": wall, "workers": workers, **summary,
+                "core_s": round(sum(s for _, s in runs), 1),
+                f"replayed_wall_s_{replay_workers}_workers": round(replay([s for _, s in runs], replay_workers), 1),
+                "by_name": {name: round(sum(s for n, s in runs if n == name), 1) for name in dict.fromkeys(n for n, _ in runs)}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,9 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--names", nargs="+", default=[*ADDED, *CHANGED], help="the group to report on")
     parser.add_argument("--rerun", action="store_true", help="build the group afresh into a temporary cache")
+    parser.add_argument("--rerun-workers", type=int, default=1, help="processes for --rerun (replayed for --workers)")
     parser.add_argument("--demo-dir", type=Path, default=store.DEMO_DIR)
     args = parser.parse_args(argv)
-    result = rerun(args.names, args.workers) if args.rerun else report(args.demo_dir, args.workers, set(args.names))
+    result = (rerun(args.names, args.rerun_workers, args.workers) if args.rerun
+              else report(args.demo_dir, args.workers, set(args.names)))
     print(json.dumps(result, indent=1))
     return 0
 

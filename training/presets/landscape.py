@@ -24,7 +24,8 @@ RELU_NET = {
     "epochs": 5,
     "batch_size": 60,
     "probe_every": 17,
-    "probes": {"tracked_units": 5, "probe_batch": 512, "ics": True, "smoothness": True},
+    # No activation probes: the lesson reads the landscape, ICS and scores (and the cache stays small)
+    "probes": {"activations": False, "tracked_units": 0, "probe_batch": 512, "ics": True, "smoothness": True},
 }
 
 DLN_LAYERS, DLN_N, DLN_INIT_STD = 25, 1_000, 10 ** -0.5
