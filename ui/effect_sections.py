@@ -85,6 +85,12 @@ def landscape_and_deep_linear() -> None:
     shown = show_lesson_chart("bn-landscape-bands", "land")
     if shown is not None and "median_ratio" in shown.data:
         st.dataframe(shown.data.round(3), hide_index=True)
+    st.markdown(
+        "**Not reproduced: the size of the gap.** Santurkar et al. report about 100x early in training (VGG on "
+        "CIFAR-10); this small fully connected net gives a single-digit factor. Also tried, not in the demo cache: "
+        "`--set optim.lr=0.3` and `--set model.widths=[100,100,100,100,100,100]` on both presets (3.8x and 3.5x in "
+        "loss range), and the Figure 1 sigmoid net above, whose no-BN run sits on a plateau. The direction holds in "
+        "every one: BN's loss range is the smaller.")
     st.header("A deep linear network")
     dln = landscape.DLN_NOBN.spec
     st.markdown(
