@@ -307,7 +307,7 @@ def load_model(folder: Path, name: str = "final"):
     if checkpoint is None:
         raise StoreError(f"{folder}: no checkpoints/{name}.pt (has the run finished, and were checkpoints kept?)")
     args = checkpoint.get("model_args") or _args_from_state(spec, checkpoint["model"])
-    model_spec = build_spec({"model": args["model"]}).model
+    model_spec = build_spec({"model": args["model"], "ensemble": len(args["member_seeds"])}).model
     model = build_model(model_spec, args["in_features"], args["out_features"], args["member_seeds"])
     try:
         model.load_state_dict(checkpoint["model"])

@@ -236,6 +236,15 @@ def test_each_member_trains_exactly_as_a_plain_net_of_its_width():
         assert not model.hidden["hidden1"].linear.weight[k, w:].any()      # the padding never moves
 
 
+def test_a_member_widths_run_loads_back_from_its_checkpoint(tmp_path):
+    from cache import store
+
+    spec = tiny(PRESETS["dd-noisy-w768-1024"].spec, model__widths=[6], model__member_widths=[3, 6], epochs=1,
+                data__n_train=64, data__n_test=32)
+    model = store.load_model(build_run(spec, tmp_path))
+    assert model.member_widths == (3, 6) and not model.output.weight[0, :, 3:].any()
+
+
 def test_member_widths_must_fit_one_hidden_layer_and_the_ensemble():
     with pytest.raises(SpecError, match="member_widths"):
         build_spec({"model": {"widths": [8], "member_widths": [4, 6]}, "ensemble": 2})
