@@ -28,7 +28,7 @@ def width_chart(errors: pd.DataFrame) -> alt.FacetChart:
 def epoch_chart(curves: pd.DataFrame, title: str) -> alt.Chart:
     """Nakkiran's epoch-wise view: train and test error vs epoch (log). curves: [epoch, split, error]."""
     return alt.Chart(curves, title=title).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
-        x=alt.X("epoch:Q", scale=alt.Scale(type="log"), title="epoch (log scale)"),
+        x=alt.X("epoch:Q", scale=alt.Scale(type="log", nice=False), title="epoch (log scale)"),
         y=alt.Y("error:Q", title="error (1 - accuracy)"), color=_split_color(),
         tooltip=["epoch:Q", "split:N", alt.Tooltip("error:Q", format=".3f")],
     ).properties(width=520, height=240)
