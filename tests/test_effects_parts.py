@@ -20,7 +20,8 @@ from tests.conftest import build_run, tiny
 from training import datasets
 from training.losses import member_loss
 from training.presets import PRESETS
-from training.trainer import is_scored_epoch, make_optimizer, set_epoch_lr
+from training.schedule import is_scored_epoch, set_epoch_lr
+from training.trainer import make_optimizer
 
 
 # ---------------------------------------------------------------- spec and model pieces

@@ -7,6 +7,7 @@ number in a caption is read from the runs at render time. ui/lesson_charts.py re
 """
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
@@ -187,3 +188,19 @@ def dln_ics(dirs: Sequence[Path]) -> Shown:
     return Shown(smc.dln_ics_chart(frame), frame,
                  f"Median over steps and layers: {median['BN']:.3g} with BN, {median['no BN']:.3g} without "
                  f"({median['BN'] / median['no BN']:.0f}x): BN raises this internal covariate shift, and still trains better.")
+
+
+# chart id -> (builder, the analysis functions behind it); ui/lesson_charts.py registers them
+CHARTS = {
+    "dd-widths": (dd_widths, (sweep_errors, ddx.width_errors, ddx.summary, ddc.width_chart)),
+    "dd-epochs": (dd_epochs, (ddx.epoch_errors, ddx.near_threshold, ddc.epoch_chart)),
+    "ae-unit-means": (partial(ae_histogram, "unit_mean"), (sparsity.activation_histograms, spc.histogram_chart)),
+    "ae-activations": (partial(ae_histogram, "activation"), (sparsity.histogram_rows,)),
+    "ae-filters": (partial(ae_filters, "encoder"), (sparsity.filter_mosaic, spc.filters_chart)),
+    "ae-decoder-filters": (partial(ae_filters, "decoder"), (sparsity.filter_mosaic,)),
+    "ae-mean-over-training": (ae_training, (sparsity.mean_activation_over_training,)),
+    "bn-landscape-bands": (landscape_bands, (sm.smoothness_bands, sm.learning_window, sm.smoothness_ratios,
+                                             smc.bands_chart)),
+    "bn-dln-loss": (dln_loss, (cs.accuracy_curves, smc.dln_loss_chart)),
+    "bn-dln-ics": (dln_ics, (cs.ics_summary, smc.dln_ics_chart)),
+}

@@ -284,18 +284,5 @@ CHART_IDS = tuple(CHARTS)
 
 from ui import effect_charts as ec  # noqa: E402  (kept with its block, after the registry above)
 
-CHARTS.update({
-    "dd-widths": LessonChart(ec.dd_widths, (ec.sweep_errors, ec.ddx.width_errors, ec.ddx.summary, ec.ddc.width_chart)),
-    "dd-epochs": LessonChart(ec.dd_epochs, (ec.ddx.epoch_errors, ec.ddx.near_threshold, ec.ddc.epoch_chart)),
-    "ae-unit-means": LessonChart(partial(ec.ae_histogram, "unit_mean"),
-                                 (ec.sparsity.activation_histograms, ec.spc.histogram_chart)),
-    "ae-activations": LessonChart(partial(ec.ae_histogram, "activation"), (ec.sparsity.histogram_rows,)),
-    "ae-filters": LessonChart(partial(ec.ae_filters, "encoder"), (ec.sparsity.filter_mosaic, ec.spc.filters_chart)),
-    "ae-decoder-filters": LessonChart(partial(ec.ae_filters, "decoder"), (ec.sparsity.filter_mosaic,)),
-    "ae-mean-over-training": LessonChart(ec.ae_training, (ec.sparsity.mean_activation_over_training,)),
-    "bn-landscape-bands": LessonChart(ec.landscape_bands, (ec.sm.smoothness_bands, ec.sm.learning_window,
-                                                           ec.sm.smoothness_ratios, ec.smc.bands_chart)),
-    "bn-dln-loss": LessonChart(ec.dln_loss, (cs.accuracy_curves, ec.smc.dln_loss_chart)),
-    "bn-dln-ics": LessonChart(ec.dln_ics, (cs.ics_summary, ec.smc.dln_ics_chart)),
-})
+CHARTS.update({chart_id: LessonChart(build, code) for chart_id, (build, code) in ec.CHARTS.items()})
 CHART_IDS = tuple(CHARTS)
