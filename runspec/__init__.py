@@ -4,9 +4,9 @@ Importable without torch or any dataset loader; every other layer builds on it.
 """
 from runspec.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES
 from runspec.spec import (SPEC_VERSION, RUN_ID_PATTERN, Activation, DataSpec, Loss, ModelSpec, OptimSpec, ProbeSpec,
-                          RunSpec, SpecError, build_spec, check_run_id, format_validation_error, load_spec_json,
+                          RunSpec, SpecError, build_spec, changed_fields, check_run_id, format_validation_error, load_spec_json,
                           non_default_tree, run_id_of)
 
 __all__ = ["SPEC_VERSION", "RUN_ID_PATTERN", "Activation", "DataSpec", "Loss", "ModelSpec", "OptimSpec",
-           "ProbeSpec", "RunSpec", "SpecError", "build_spec", "check_run_id", "format_validation_error",
+           "ProbeSpec", "RunSpec", "SpecError", "build_spec", "changed_fields", "check_run_id", "format_validation_error",
            "load_spec_json", "non_default_tree", "run_id_of", "DATASET_DESCRIPTIONS", "DATASET_NAMES"]

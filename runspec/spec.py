@@ -193,6 +193,18 @@ def non_default_tree(model: BaseModel) -> dict[str, Any]:
     return tree
 
 
+def changed_fields(base: BaseModel, other: BaseModel, prefix: str = "") -> dict[str, tuple[Any, Any]]:
+    """{dotted field: (base value, other value)} for every field where two specs differ."""
+    changes: dict[str, tuple[Any, Any]] = {}
+    for name in type(base).model_fields:
+        a, b = getattr(base, name), getattr(other, name)
+        if isinstance(a, BaseModel) and isinstance(b, BaseModel):
+            changes.update(changed_fields(a, b, f"{prefix}{name}."))
+        elif a != b:
+            changes[f"{prefix}{name}"] = (a, b)
+    return changes
+
+
 def run_id_of(spec: "RunSpec") -> str:
     """12 hex digits of SHA-256 over {version, non-default fields} in canonical JSON."""
     fields = non_default_tree(spec)

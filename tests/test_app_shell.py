@@ -43,19 +43,17 @@ def test_home_shows_every_page_and_thumbnails_from_the_demo_cache(app):
     assert len(notes) == 1 and "bn-fig1-nobn" in notes[0]   # the BN card falls back to a note
 
 
-def test_sidebar_chooses_the_run_source(app, app_demo_cache, cache_dir):
-    app.run()
-    radio = app.sidebar.radio(key=sources.SOURCE_KEY)
-    assert radio.value == sources.BOTH and list(radio.options) == list(sources.SOURCES)
+def test_the_runs_page_chooses_its_source_and_lessons_stay_on_the_demo_cache(app, app_demo_cache, cache_dir):
     app.switch_page("views/runs.py").run()
+    radio = app.radio(key=sources.SOURCE_KEY)
+    assert radio.value == sources.BOTH and list(radio.options) == list(sources.SOURCES)
     assert len(app.dataframe[0].value) == 4          # the four demo runs
-    # AppTest drops the sidebar's elements after switch_page, so set the radio's state directly
-    app.session_state[sources.SOURCE_KEY] = sources.MINE
-    app.run()
+    radio.set_value(sources.MINE).run()
     assert not app.exception
     assert not app.dataframe and any("No runs in the selected sources" in i.value for i in app.info)
     assert sources.dirs_for(sources.MINE) == [cache_dir]
     assert sources.dirs_for(sources.BOTH) == [app_demo_cache, cache_dir]
+    assert sources.lesson_dirs() == [app_demo_cache]
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -113,25 +113,37 @@ def _dedupe(rows: list[dict]) -> list[dict]:
 
 
 def runs_named(name: str, dirs: Iterable[Path | str] | None = None) -> pd.DataFrame:
-    """One row per run whose spec.name == name: run_id, folder, state, spec (RunSpec), status."""
-    from ui.sources import selected_dirs
+    """One row per run whose spec.name == name: run_id, folder, state, spec (RunSpec), status.
+    Without `dirs`, the lesson caches (the demo cache: lessons are pinned to it)."""
+    return runs_named_any((name,), dirs)
 
-    rows = []
-    for cache_dir in (selected_dirs() if dirs is None else dirs):
+
+def runs_named_any(names: Iterable[str], dirs: Iterable[Path | str] | None = None) -> pd.DataFrame:
+    """runs_named for several names at once."""
+    from ui.sources import lesson_dirs
+
+    wanted, rows = set(names), []
+    for cache_dir in (lesson_dirs() if dirs is None else dirs):
         for folder in store.iter_run_folders(cache_dir):
-            if _raw_name(folder) == name and (row := _describe(folder)) is not None:
+            if _raw_name(folder) in wanted and (row := _describe(folder)) is not None:
                 rows.append(row)
     return pd.DataFrame(_dedupe(rows), columns=LISTING_COLUMNS)
+
+
+def spec_name(folder: Path | str) -> str | None:
+    """A run's spec name, cheaply (cached on spec.json's stamp)."""
+    return _raw_name(Path(folder))
 
 
 def all_runs(dirs: Iterable[Path | str] | None = None, dedupe: bool = True) -> tuple[pd.DataFrame, list[str]]:
     """Every readable run (same columns as runs_named) and one message per unreadable folder.
 
-    With dedupe, a run id present in several caches is listed once (the copy furthest along)."""
-    from ui.sources import selected_dirs
+    With dedupe, a run id present in several caches is listed once (the copy furthest along).
+    Without `dirs`, the caches the Runs page lists."""
+    from ui.sources import runs_page_dirs
 
     rows, problems = [], []
-    for cache_dir in (selected_dirs() if dirs is None else dirs):
+    for cache_dir in (runs_page_dirs() if dirs is None else dirs):
         for folder in store.iter_run_folders(cache_dir):
             row = _describe(folder)
             if row is None:

@@ -31,11 +31,11 @@ from ui.lesson_runs import Absent, Missing, Shown, command, finished, labelled, 
 
 @dataclass(frozen=True)
 class LessonChart:
-    build: Callable[[Sequence[Path]], Shown | Missing]
+    build: Callable[[Sequence[Path], Sequence[Path]], Shown]   # (lesson caches, the user's chosen runs)
     code: tuple[Callable, ...] = field(default=())   # analysis functions behind the chart ("show the code")
 
 
-def render(chart_id: str, dirs: Sequence[Path]) -> Shown | Missing:
+def render(chart_id: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown | Missing:
     """Build a registered chart; missing runs become a Missing message, unreadable ones too."""
     try:
         return CHARTS[chart_id].build(list(dirs))
@@ -51,13 +51,13 @@ def render(chart_id: str, dirs: Sequence[Path]) -> Shown | Missing:
 
 # ---------------------------------------------------------------- under/overfitting, weight decay
 
-def loss_curves(name: str, dirs: Sequence[Path]) -> Shown:
+def loss_curves(name: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = lc.epoch_losses(run_tables([name], "scalars", dirs)[name])
     chart = bvc.train_test_curve_chart(frame, "epoch").properties(title=f"Train and test loss: {name}")
     return Shown(chart, frame, "Log scale: a gap between the curves is overfitting; both high is underfitting.")
 
 
-def poly_weights(name: str, dirs: Sequence[Path]) -> Shown:
+def poly_weights(name: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     folder = run_folders([name], dirs)[name]
     checkpoint = store.load_checkpoint(folder, "final")
     if checkpoint is None:
@@ -74,7 +74,7 @@ WD_PRESETS = {0.0: presets.core.WEIGHT_DECAY_0.name, 3.0: presets.core.WEIGHT_DE
 WD_PUBLISHED = {presets.core.WEIGHT_DECAY_0.name: 13.52, presets.core.WEIGHT_DECAY_3.name: 0.350}   # D2L v0.17, ||w||_2 after training
 
 
-def final_by_knob(presets: dict[float, str], knob: str, log_x: bool, dirs: Sequence[Path]) -> Shown:
+def final_by_knob(presets: dict[float, str], knob: str, log_x: bool, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     folders = run_folders(list(presets.values()), dirs)
     finals = {value: store.read_status(folders[name]).get("final") or {} for value, name in presets.items()}
     if not all(finals.values()):
@@ -84,13 +84,13 @@ def final_by_knob(presets: dict[float, str], knob: str, log_x: bool, dirs: Seque
     return Shown(chart, frame, f"Read across: which {knob} keeps the test loss lowest, not the training loss?")
 
 
-def weight_norms(dirs: Sequence[Path]) -> Shown:
+def weight_norms(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = lc.weight_norm_over_training(run_tables(list(WD_PUBLISHED), "weights", dirs))
     chart = lc.norm_vs_target_chart(frame, WD_PUBLISHED)
     return Shown(chart, frame, "Solid: the norm this lab measured; dashed: the textbook's number for the same lambda.")
 
 
-def poly_decomposition(dirs: Sequence[Path]) -> Shown:
+def poly_decomposition(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     """The Bias-Variance page's capacity sweep at the textbook's setting (100 points per training
     set, noise 0.1): bias^2 + variance + noise vs degree, with the measured test error on top."""
     name = presets.bias_variance.POLY_DEGREE_SWEEP.name
@@ -112,7 +112,7 @@ def poly_decomposition(dirs: Sequence[Path]) -> Shown:
                                "the measured test error (black).")
 
 
-def wd_lambda_sweep(quantity: str, dirs: Sequence[Path]) -> Shown:
+def wd_lambda_sweep(quantity: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     """The Bias-Variance page's lambda sweep: final train/test loss, or ||w||, vs lambda (members' spread)."""
     name = presets.bias_variance.WEIGHT_DECAY_SWEEP.name
     listing = finished(name, dirs)
@@ -137,19 +137,19 @@ DROPOUT_PAIR = {"no dropout": presets.core.D2L_NO_DROPOUT.name, "dropout": prese
 SUBNET_TABLES = ("subnet_samples", "subnet_reference", "mc_average", "unit_removal", "sparsity_hist")
 
 
-def dropout_curves(metric: str, dirs: Sequence[Path]) -> Shown:
-    curves = dp.epoch_curves(labelled(DROPOUT_PAIR, "scalars", dirs))
+def dropout_curves(metric: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+    curves = dp.epoch_curves(labelled(DROPOUT_PAIR, "scalars", dirs, mine))
     curves = curves[curves["metric"] == metric]
     return Shown(dc.epoch_curves_chart(curves), curves, "Dashed: the training set, solid: the test set (dropout off).")
 
 
-def dropout_gap(dirs: Sequence[Path]) -> Shown:
-    curves = dp.epoch_curves(labelled(DROPOUT_PAIR, "scalars", dirs))
+def dropout_gap(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+    curves = dp.epoch_curves(labelled(DROPOUT_PAIR, "scalars", dirs, mine))
     return Shown(dc.gap_chart(curves), curves[curves["metric"] == "accuracy"],
                  "Above zero: better on the training images than on new ones.")
 
 
-def dropout_subnets(dirs: Sequence[Path]) -> Shown:
+def dropout_subnets(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     samples = stored(presets.core.D2L_DROPOUT.name, "subnet_samples", dirs)
     reference = float(stored(presets.core.D2L_DROPOUT.name, "subnet_reference", dirs)["accuracy"].iloc[0])
     above = int((samples["accuracy"] > reference).sum())
@@ -159,7 +159,7 @@ def dropout_subnets(dirs: Sequence[Path]) -> Shown:
                  + (f" and {above} above it (best {samples['accuracy'].max():.4f})." if above else "."))
 
 
-def dropout_mc(dirs: Sequence[Path]) -> Shown:
+def dropout_mc(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     curve = stored(presets.core.D2L_DROPOUT.name, "mc_average", dirs)
     reference = float(stored(presets.core.D2L_DROPOUT.name, "subnet_reference", dirs)["accuracy"].iloc[0])
     k_close = dp.mc_within_one_std(curve, reference)
@@ -169,19 +169,19 @@ def dropout_mc(dirs: Sequence[Path]) -> Shown:
                  f"{measured} Published (Srivastava et al., Fig. 11, MNIST): they meet around k = 50.")
 
 
-def dropout_removal(dirs: Sequence[Path]) -> Shown:
+def dropout_removal(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = pd.concat([stored(name, "unit_removal", dirs).assign(model=label)
                        for label, name in DROPOUT_PAIR.items()], ignore_index=True)
     return Shown(dc.unit_removal_chart(frame), frame, "The flatter the curve, the less units depend on each other.")
 
 
-def dropout_sparsity(dirs: Sequence[Path]) -> Shown:
+def dropout_sparsity(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = pd.concat([stored(name, "sparsity_hist", dirs).assign(model=label)
                        for label, name in DROPOUT_PAIR.items()], ignore_index=True)
     return Shown(dc.sparsity_chart(frame), frame, "Srivastava et al. (Fig. 8): with dropout, units fire less on average.")
 
 
-def dropout_rate_sweep(dirs: Sequence[Path]) -> Shown:
+def dropout_rate_sweep(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     table = sweep(presets.dropout.DROPOUT_RATE_SWEEP.name, {"dropout": "model.dropout", "widths": "model.widths"}, dirs)
     finals = [(rates if isinstance(rates, tuple) else (rates,) * len(widths), final)
               for rates, widths, final in zip(table["dropout"], table["widths"], table["final"])]
@@ -195,12 +195,12 @@ FIG1 = {"no BN": presets.covariate_shift.BN_FIG1_NOBN.name, "BN": presets.covari
 FIG1_NOISY = {**FIG1, "noisy BN": presets.covariate_shift.BN_NOISY.name}
 
 
-def bn_accuracy(pair: dict[str, str], look_for: str, dirs: Sequence[Path]) -> Shown:
-    frame = cs.accuracy_curves(labelled(pair, "scalars", dirs))
+def bn_accuracy(pair: dict[str, str], look_for: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+    frame = cs.accuracy_curves(labelled(pair, "scalars", dirs, mine))
     return Shown(csc.accuracy_chart(frame), frame, csc.LOOK_FOR[look_for])
 
 
-def bn_percentiles(dirs: Sequence[Path]) -> Shown:
+def bn_percentiles(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     units = labelled(FIG1, "units", dirs)
     layer = max(units["BN"]["layer"].unique())              # the last hidden layer (hidden1..hidden9)
     unit = int(units["BN"].loc[units["BN"]["layer"] == layer, "unit"].min())
@@ -208,17 +208,17 @@ def bn_percentiles(dirs: Sequence[Path]) -> Shown:
     return Shown(csc.unit_bands_chart(frame), frame, f"Unit {unit} of {layer}. " + csc.LOOK_FOR["unit_bands"])
 
 
-def bn_ics(dirs: Sequence[Path]) -> Shown:
+def bn_ics(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = cs.ics_summary(labelled(FIG1, "ics", dirs))
     return Shown(csc.ics_chart(frame), frame, csc.LOOK_FOR["ics_l2"])
 
 
-def bn_smoothness(dirs: Sequence[Path]) -> Shown:
+def bn_smoothness(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = cs.smoothness_summary(labelled(FIG1, "smoothness", dirs))
     return Shown(csc.smoothness_chart(frame), frame, csc.LOOK_FOR["smoothness"])
 
 
-def bn_lr_sweep(dirs: Sequence[Path]) -> Shown:
+def bn_lr_sweep(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     table = sweep(presets.covariate_shift.BN_LR_SWEEP.name, {"lr": "optim.lr", "batchnorm": "model.batchnorm"}, dirs,
                   states=("finished", "diverged"))
     outcomes = cs.sweep_outcomes(table)
@@ -234,12 +234,12 @@ def _search(name: str, label: str, dirs: Sequence[Path]) -> pd.DataFrame:
                          "test_accuracy": table["test_accuracy"]})
 
 
-def tuning_grid(dirs: Sequence[Path]) -> Shown:
+def tuning_grid(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = _search(presets.tuning.TUNING_GRID.name, "grid", dirs)
     return Shown(lc.grid_heatmap(frame), frame, "Brighter is better; look along the rows and the columns.")
 
 
-def tuning_searches(chart: Callable[[pd.DataFrame], alt.TopLevelMixin], dirs: Sequence[Path]) -> Shown:
+def tuning_searches(chart: Callable[[pd.DataFrame], alt.TopLevelMixin], dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = pd.concat([_search(presets.tuning.TUNING_GRID.name, "grid", dirs), _search(presets.tuning.TUNING_RANDOM.name, "random", dirs)],
                       ignore_index=True)
     return Shown(chart(frame), frame, "Same budget, 9 runs each: count the distinct learning rates each tried.")

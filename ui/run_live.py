@@ -17,7 +17,7 @@ import streamlit as st
 from cache import store
 from ui.data import all_runs
 from ui.messages import diverged_run
-from ui.sources import is_user_run, read_only, selected_dirs, user_dir
+from ui.sources import is_user_run, read_only, runs_page_dirs, user_dir
 
 ACTIVE = ("queued", "running")
 RESUMABLE = ("interrupted", "cancelled", "failed")
@@ -47,7 +47,7 @@ def _cancel(run_id: str, folder: Path) -> None:
 
 def live_panel() -> None:
     """Progress of queued and running jobs in the selected sources, with cancel buttons."""
-    runs, _ = all_runs(selected_dirs(), dedupe=False)   # a job retraining a demo run is still a job
+    runs, _ = all_runs(runs_page_dirs(), dedupe=False)   # a job retraining a demo run is still a job
     active = runs[runs["state"].isin(ACTIVE)] if not runs.empty else runs
     if active.empty:
         st.caption("No jobs running. Launch one below; its progress shows here.")

@@ -1,4 +1,9 @@
-"""Where the app looks for runs (the sidebar's choice) and whether it may change them.
+"""Where the app looks for runs and whether it may change them.
+
+Lesson pages and walkthroughs are pinned to the demo cache: a student's run never silently
+replaces a lesson's data. A user's own runs of a lesson's presets are drawn next to the
+demo runs only when chosen in the sidebar ("Also draw my runs"), labelled as theirs. The
+Runs page lists any source (its own "Runs from" choice).
 
 Read-only mode (a classroom projector, a shared server) hides launching, cancelling,
 resuming and deleting. It is on when REGLAB_READ_ONLY=1 or the app was started with
@@ -14,7 +19,8 @@ import streamlit as st
 
 from cache import store
 
-SOURCE_KEY = "runs_source"
+SOURCE_KEY = "runs_source"          # the Runs page's source
+MINE_KEY = "lesson_mine"            # user runs drawn next to the lessons' demo runs
 DEMO, MINE, BOTH = "Demo cache", "My runs", "Both"
 SOURCES = (BOTH, DEMO, MINE)
 
@@ -37,9 +43,19 @@ def dirs_for(source: str) -> list[Path]:
     return [demo_dir(), user_dir()]
 
 
-def selected_dirs() -> list[Path]:
-    """The cache folders chosen in the sidebar (both when nothing was chosen yet)."""
+def runs_page_dirs() -> list[Path]:
+    """The cache folders the Runs page lists (both when nothing was chosen yet)."""
     return dirs_for(st.session_state.get(SOURCE_KEY, BOTH))
+
+
+def lesson_dirs() -> list[Path]:
+    """Where lesson pages and walkthroughs read their runs: the demo cache, always."""
+    return [demo_dir()]
+
+
+def chosen_runs() -> tuple[Path, ...]:
+    """The user's runs chosen in the sidebar to be drawn next to the lessons' demo runs."""
+    return tuple(Path(folder) for folder in st.session_state.get(MINE_KEY, []))
 
 
 def read_only() -> bool:
@@ -53,10 +69,16 @@ def is_user_run(folder: Path | str) -> bool:
     return folder.parent == user_dir().resolve() and folder.parent != demo_dir().resolve()
 
 
-def render_sidebar() -> None:
-    """The shared sidebar: the run source and the read-only notice."""
+def render_sidebar(own_runs: dict[str, str]) -> None:
+    """The shared sidebar: which of the user's runs the lessons also draw, and the read-only
+    notice. `own_runs` maps a run folder to its label (the user's finished lesson runs)."""
     with st.sidebar:
-        st.radio("Runs from", SOURCES, key=SOURCE_KEY,
-                 help=f"Demo cache: {demo_dir()}\n\nMy runs: {user_dir()}")
+        kept = [f for f in st.session_state.get(MINE_KEY, []) if f in own_runs]
+        if kept != st.session_state.get(MINE_KEY, kept):
+            st.session_state[MINE_KEY] = kept    # a deleted run drops out of the choice
+        st.multiselect("Also draw my runs", list(own_runs), format_func=own_runs.get, key=MINE_KEY,
+                       placeholder="lessons show the demo runs",
+                       help=f"Lessons read the demo cache ({demo_dir()}). Pick your own runs of a lesson's "
+                            f"presets (from {user_dir()}) to see them next to it, labelled as yours.")
         if read_only():
             st.caption(":lock: Read-only: launching, cancelling and deleting runs are off.")
