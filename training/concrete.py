@@ -21,7 +21,7 @@ import functools
 import os
 from pathlib import Path
 
-from training import r_lazyload, tabular
+from training import tabular
 from training.tabular import DatasetNotFound, Table
 
 CSV_ENV, R_LIBS_ENV = "REGLAB_CONCRETE_CSV", "REGLAB_R_LIBS"
@@ -65,6 +65,8 @@ def modeldata_dirs() -> list[Path]:
 
 def read_modeldata(data_dir: Path) -> Table:
     """The `concrete` tibble from an installed modeldata package's lazy-load database."""
+    from training import r_lazyload   # imports rdata (and xarray): only when the package is there
+
     frame = r_lazyload.read_object(data_dir, "concrete")
     return tabular.table_from_frame(frame, FEATURES, TARGET, str(data_dir / "Rdata.rdb"), meta=_meta(data_dir))
 
