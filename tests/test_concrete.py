@@ -18,7 +18,7 @@ import torch
 from cache import store
 from runspec import DataSpec
 from tests.conftest import build_run, tiny
-from training import concrete, csv_datasets, datasets, r_lazyload, tabular
+from training import concrete, csv_datasets, datasets, fashion_mnist, r_lazyload, tabular
 from training.models import BatchedBatchNorm, BatchedLinear, InvertedDropout, build_model
 from training.presets import PRESETS
 
@@ -169,6 +169,7 @@ def test_missing_everywhere_says_both_ways_to_get_it(nowhere):
     assert "id 165" in message and "Kaggle" in message
     assert concrete.CSV_ENV in message and "--data-dir" in message
     assert str(nowhere / "mine") in message and str(nowhere / "no-r-library") in message
+    assert isinstance(err.value, fashion_mnist.DatasetNotFound)     # what the pages already catch
 
 
 @pytest.mark.parametrize("name, env_var", [("red-wine", "REGLAB_RED_WINE_CSV"), ("spotify", "REGLAB_SPOTIFY_CSV")])

@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from training.fashion_mnist import DatasetNotFound   # one "data set missing" error for every loader
+
+__all__ = ["DatasetNotFound", "Table", "group_split_indices", "match_columns", "named_csv", "normalise_name",
+           "read_csv", "split_indices", "table_from_frame"]
+
 # Splits draw from resample_seed + this offset, so that a split never repeats the stream
 # the model's initial weights come from (seed 0 = resample_seed 0).
 SPLIT_SEED_OFFSET = 3_000_017
-
-
-class DatasetNotFound(FileNotFoundError):
-    """No source of a data set could be read; the message says how to get it."""
 
 
 @dataclass(frozen=True)
