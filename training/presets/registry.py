@@ -5,6 +5,7 @@ from training.presets import bias_variance
 from training.presets import core
 from training.presets import covariate_shift
 from training.presets import dropout
+from training.presets import keras
 from training.presets import tuning
 
 PRESETS = {
@@ -12,6 +13,7 @@ PRESETS = {
     **core.PRESETS,
     **covariate_shift.PRESETS,
     **dropout.PRESETS,
+    **keras.PRESETS,
     **tuning.PRESETS,
 }
 SWEEPS = {
@@ -19,6 +21,7 @@ SWEEPS = {
     **core.SWEEPS,
     **covariate_shift.SWEEPS,
     **dropout.SWEEPS,
+    **keras.SWEEPS,
     **tuning.SWEEPS,
 }
 
