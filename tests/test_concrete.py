@@ -19,7 +19,7 @@ from cache import store
 from runspec import DataSpec
 from tests.conftest import build_run, tiny
 from training import concrete, csv_datasets, datasets, fashion_mnist, r_lazyload, tabular
-from training.models import BatchedBatchNorm, BatchedLinear, InvertedDropout, build_model
+from nets.models import BatchedBatchNorm, BatchedLinear, InvertedDropout, build_model
 from training.presets import PRESETS
 
 KAGGLE = ["Cement", "BlastFurnaceSlag", "FlyAsh", "Water", "Superplasticizer", "CoarseAggregate", "FineAggregate",

@@ -20,15 +20,19 @@ Not reproduced exactly: Keras initialises Dense weights Glorot-uniform (here tor
 default, U(+-1/sqrt(fan_in))), and its BN keeps running statistics with momentum 0.99 and
 eps 1e-3 (here torch's 0.1 and 1e-5). The validation MAE is this lab's test-split MAE.
 """
+
 from training.presets.base import Preset, collect
 
-LESSON = "covariate-shift"
 
 KERAS_CONCRETE = {
     "data": {"name": "concrete", "normalize": "none"},
     "model": {"widths": [512, 512, 512], "activation": "relu", "batchnorm": "none"},
-    "optim": {"name": "sgd", "lr": 0.01}, "loss": "mae", "epochs": 100, "batch_size": 64,
-    "probe_every": 24, "probes": {"tracked_units": 5, "histogram_bins": 30},
+    "optim": {"name": "sgd", "lr": 0.01},
+    "loss": "mae",
+    "epochs": 100,
+    "batch_size": 64,
+    "probe_every": 24,
+    "probes": {"tracked_units": 5, "histogram_bins": 30},
 }
 
 
@@ -39,23 +43,38 @@ def _variant(**model) -> dict:
 # The course's dropout layout is Dense(relu) -> Dropout(0.3) -> BN; here dropout comes last
 # in a block, so this is Dense(relu) -> BN -> Dropout(0.3): the same layers, BN and dropout
 # swapped (the next Dense sees dropped units rather than re-normalised ones).
+KERAS_CONCRETE_NOBN = Preset(
+    "keras-concrete-nobn",
+    "Keras BN exercise, real Concrete data, raw features: 512-512-512 ReLU, SGD lr 0.01, MAE, batch 64, "
+    "100 epochs, no BN (the course: training usually fails)",
+    _variant(),
+)
+KERAS_CONCRETE_BN = Preset(
+    "keras-concrete-bn",
+    "The course's fix: BatchNormalization before every Dense layer (input BN, then BN after each ReLU)",
+    _variant(input_batchnorm=True, batchnorm="after"),
+)
+KERAS_CONCRETE_BN_PREACT = Preset(
+    "keras-concrete-bn-preact",
+    "Input BN plus BN between each Dense and its ReLU (Ioffe & Szegedy's placement), same budget",
+    _variant(input_batchnorm=True, batchnorm="before"),
+)
+KERAS_CONCRETE_INPUTBN = Preset(
+    "keras-concrete-inputbn",
+    "Only the input BN (an adaptive standardiser of the raw features), no BN in the hidden layers",
+    _variant(input_batchnorm=True),
+)
+KERAS_CONCRETE_DROPOUT_BN = Preset(
+    "keras-concrete-dropout-bn",
+    "The course's dropout + BN model on Concrete: input BN, each ReLU -> BN -> dropout 0.3",
+    _variant(input_batchnorm=True, batchnorm="after", dropout=0.3),
+)
 PRESETS = collect(
-    Preset("keras-concrete-nobn",
-           "Keras BN exercise, real Concrete data, raw features: 512-512-512 ReLU, SGD lr 0.01, MAE, batch 64, "
-           "100 epochs, no BN (the course: training usually fails)",
-           LESSON, _variant()),
-    Preset("keras-concrete-bn",
-           "The course's fix: BatchNormalization before every Dense layer (input BN, then BN after each ReLU)",
-           LESSON, _variant(input_batchnorm=True, batchnorm="after")),
-    Preset("keras-concrete-bn-preact",
-           "Input BN plus BN between each Dense and its ReLU (Ioffe & Szegedy's placement), same budget",
-           LESSON, _variant(input_batchnorm=True, batchnorm="before")),
-    Preset("keras-concrete-inputbn",
-           "Only the input BN (an adaptive standardiser of the raw features), no BN in the hidden layers",
-           LESSON, _variant(input_batchnorm=True)),
-    Preset("keras-concrete-dropout-bn",
-           "The course's dropout + BN model on Concrete: input BN, each ReLU -> BN -> dropout 0.3",
-           LESSON, _variant(input_batchnorm=True, batchnorm="after", dropout=0.3)),
+    KERAS_CONCRETE_NOBN,
+    KERAS_CONCRETE_BN,
+    KERAS_CONCRETE_BN_PREACT,
+    KERAS_CONCRETE_INPUTBN,
+    KERAS_CONCRETE_DROPOUT_BN,
 )
 
 SWEEPS: dict = {}
