@@ -8,7 +8,7 @@ from typing import Callable
 from postprocess import predictions, subnetworks
 from runspec import RunSpec
 from training.presets import Preset, Sweep
-from training.presets import bias_variance as bv, core, covariate_shift as cs, dropout as dp, tuning
+from training.presets import bias_variance as bv, core, covariate_shift as cs, dropout as dp, keras, tuning
 
 
 class LessonError(KeyError):
@@ -65,6 +65,10 @@ PAGES: tuple[Page, ...] = (
          "Dropout as training a huge ensemble of thinned sub-networks: rates, layers, and how much the "
          "train-test gap closes.",
          Thumbnail((core.D2L_NO_DROPOUT.name, core.D2L_DROPOUT.name), "loss")),
+    Page("keras", "BatchNorm on real data", "views/keras_concrete.py", ":material/construction:",
+         "The Keras course's exercise on the real Concrete data: unscaled features break a plain deep "
+         "net; BatchNormalization layers let it train.",
+         Thumbnail((keras.KERAS_CONCRETE_NOBN.name, keras.KERAS_CONCRETE_BN.name), "loss")),
     Page("runs", "Runs", "views/runs.py", ":material/play_circle:",
          "Every run in the caches: launch presets and sweeps, watch them live, compare curves, weight "
          "norms and activation distributions, export charts and specs.",
@@ -101,6 +105,10 @@ LESSONS: tuple[Lesson, ...] = (
            charts=("bn-fig1-accuracy", "bn-fig1-percentiles", "bn-ics", "bn-smoothness", "bn-noisy-accuracy",
                    "bn-lr-sweep"),
            walkthrough="04-batchnorm.md"),
+    Lesson("keras-concrete", "BatchNorm rescues unscaled inputs (the Keras lesson)", "keras",
+           presets=(keras.KERAS_CONCRETE_NOBN, keras.KERAS_CONCRETE_BN, keras.KERAS_CONCRETE_BN_PREACT,
+                    keras.KERAS_CONCRETE_INPUTBN, keras.KERAS_CONCRETE_DROPOUT_BN),
+           charts=("keras-concrete-mae",), walkthrough="06-keras-concrete.md"),
     Lesson("tuning", "Hyperparameter tuning", "runs", sweeps=(tuning.TUNING_GRID, tuning.TUNING_RANDOM),
            charts=("tuning-grid", "tuning-search-plane", "tuning-lr-projection"), walkthrough="05-tuning.md"),
     Lesson("mlp", "The textbook MLP", "runs", presets=(core.D2L_MLP,)),
