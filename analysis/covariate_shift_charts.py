@@ -26,8 +26,6 @@ LOOK_FOR = {
              "BN: stable input distributions are not what makes BN train fast.",
     "lr_sweep": "Read across: the learning rates where the BN line stays high and the no-BN one falls to chance "
                 "(or diverges) are the rates only BN can use.",
-    "concrete": "On unscaled features the plain net's loss explodes or stalls (marked diverged); BN, input BN or "
-                "standardizing make it train.",
     "placement": "BN before or after the sigmoid both train faster than no BN; the gap between them is small.",
     "modes": "Eval mode (running statistics) and train mode on a large batch agree; on small batches the batch "
              "statistics are noisy and accuracy drops.",

@@ -101,7 +101,7 @@ LESSONS: tuple[Lesson, ...] = (
            walkthrough="03-dropout.md"),
     Lesson("batchnorm", "Batch normalization", "covariate-shift",
            presets=(cs.BN_FIG1_NOBN, cs.BN_FIG1_BN, cs.BN_NOISY),
-           sweeps=(cs.BN_LR_SWEEP, cs.BN_CONCRETE, cs.BN_PLACEMENT),
+           sweeps=(cs.BN_LR_SWEEP, cs.BN_PLACEMENT),
            charts=("bn-fig1-accuracy", "bn-fig1-percentiles", "bn-ics", "bn-smoothness", "bn-noisy-accuracy",
                    "bn-lr-sweep"),
            walkthrough="04-batchnorm.md"),

@@ -21,6 +21,7 @@ from analysis import covariate_shift as cs
 from analysis import covariate_shift_charts as csc
 from analysis import dropout as dp
 from analysis import dropout_charts as dc
+from analysis import findings
 from analysis import lesson_charts as lc
 from cache import store
 from training import presets
@@ -66,7 +67,8 @@ def poly_weights(name: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> 
     chart = bvc.weights_vs_truth_chart(learned, POLY_TRUE_WEIGHTS)
     frame = pd.DataFrame({"index": range(len(learned)), "learned": learned,
                           "true": [*POLY_TRUE_WEIGHTS, *[0.0] * max(0, len(learned) - 4)][:len(learned)]})
-    return Shown(chart, frame, "Each blue bar should sit on its grey twin; weights the truth lacks should be near 0.")
+    return Shown(chart, frame, "Each learned weight should sit on its true twin; weights the truth lacks should be "
+                               "near 0.")
 
 
 POLY_PRESETS = {1: presets.core.POLYNOMIAL_DEGREE1.name, 3: presets.core.POLYNOMIAL_DEGREE3.name, 19: presets.core.POLYNOMIAL_DEGREE19.name}
@@ -108,8 +110,8 @@ def poly_decomposition(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown
     total = bvr.total_frame(part, "degree", "classical", "measured_test_mse")
     cap = 1.5 * float(total[total["degree"] <= 3]["value"].max())   # beyond this the variance runs off the chart
     chart = bvc.stacked_decomposition_chart(comps, "degree", total, y_max=cap)
-    return Shown(chart, comps, "Bias^2 falls and variance rises with the degree; together with the noise they make "
-                               "the measured test error (black).")
+    return Shown(chart, comps, f"{findings.capacity_story(comps, total)} The black line is the measured test error; "
+                               f"the stack is bias^2 + variance + noise, estimated from the 100 fits per degree.")
 
 
 def wd_lambda_sweep(quantity: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
@@ -128,7 +130,9 @@ def wd_lambda_sweep(quantity: str, dirs: Sequence[Path], mine: Sequence[Path] = 
     frame = lc.member_spread(pd.concat(frames, ignore_index=True), ["lambda", "series"])
     title = "Final train and test loss vs lambda" if quantity == "loss" else "Weight norm vs lambda"
     chart = bvc.lambda_chart(frame, "mse" if quantity == "loss" else "||w||_2", title)
-    return Shown(chart, frame, "Band: the spread over 5 members that differ only in their random start.")
+    members = int(listing["spec"].iloc[0].ensemble)
+    return Shown(chart, frame, f"Band: the spread over the {members} members, which differ only in their random "
+                               f"start.")
 
 
 # ---------------------------------------------------------------- dropout (the Dropout page's analysis)

@@ -11,6 +11,7 @@ import streamlit as st
 from analysis import bias_variance as bv
 from analysis import bias_variance_charts as charts
 from analysis import bias_variance_runs as bvr
+from analysis import findings
 from cache import store
 from training import presets
 from training.datasets import load_dataset
@@ -146,8 +147,7 @@ def capacity_sweep() -> None:
 def show_degree_sweep(part: pd.DataFrame, key: str) -> None:
     curve = bvr.train_test_frame(part, "degree", "train_loss", "test_loss")
     show_chart(cached_spec(charts.train_test_curve_chart, curve, "degree"), curve, f"{key}-u",
-               caption="Look for the U: test error falls while the model gains the cubic's shape, then "
-                       "climbs as extra degrees fit the noise.")
+               caption=findings.u_shape(curve, "degree"))
     show_code(bvr.train_test_frame)
     comps = bvr.components_frame(part, "degree", "classical")
     total = bvr.total_frame(part, "degree", "classical", "measured_test_mse")
@@ -157,9 +157,8 @@ def show_degree_sweep(part: pd.DataFrame, key: str) -> None:
                        "the variance runs off the chart.")
     show_code(bvr.decompose_run, bv.regression_decomposition)
     show_chart(cached_spec(charts.components_log_chart, comps, "degree", total), comps, f"{key}-log",
-               caption="Look at the crossing: bias^2 falls and variance rises with degree. Gaps in bias^2 are "
-                       "estimates <= 0 (zero within sampling error); past degree ~15 the tiny x^i/i! columns fall "
-                       "below the solver's rank cutoff, so the fits stop changing.")
+               caption=findings.capacity_story(comps, total) + " Gaps in the bias^2 line are estimates <= 0 "
+                       "(zero within sampling error), which a log axis cannot draw.")
     show_code(charts.components_log_chart)
 
 

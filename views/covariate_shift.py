@@ -15,6 +15,7 @@ from training.datasets import load_dataset
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
+from lessons import page_path
 from ui.lesson_view import show_lesson_chart
 from ui.messages import missing_runs
 
@@ -140,29 +141,9 @@ else:
         st.dataframe(cs.median_drift_summary(tables(landscape, "units")).round(2), hide_index=True)
 
 # ---------------------------------------------------------------- 4. unscaled inputs
-st.header("BN rescues unscaled inputs (the Concrete lesson)")
-st.markdown("8 concrete-mix features left in their units (hundreds of kg/m^3, days), 512-512-512 ReLU, "
-            "MAE loss, SGD, batch 64: no BN, BN before each ReLU, BN as the first layer, or standardized data.")
-concrete = sweep_frame(presets.covariate_shift.BN_CONCRETE.name, {"batchnorm": "model.batchnorm", "input_bn": "model.input_batchnorm",
-                                       "normalize": "data.normalize"})
-if concrete.empty:
-    missing_runs("the bn-concrete sweep", sweep_command(presets.covariate_shift.BN_CONCRETE.name))
-else:
-    concrete["variant"] = [cs.concrete_label(b, i, n) for b, i, n in
-                           zip(concrete["batchnorm"], concrete["input_bn"], concrete["normalize"])]
-    data = load_dataset(runs_named(presets.covariate_shift.BN_CONCRETE.name)["spec"].iloc[0].data)   # synthetic: cheap
-    baseline = cs.median_baseline_mae(data.y_train, data.y_test)
-    outcomes = cs.sweep_outcomes(concrete, metric="test_loss", stuck_above=baseline)
-    st.markdown(f"Always predicting the median strength scores a test MAE of **{baseline:.2f}**; a run above "
-                "that counts as stuck.")
-    st.dataframe(outcomes[["variant", "outcome", "score", "diverged_step"]].sort_values("variant").rename(
-        columns={"score": "final test MAE"}).round(2), hide_index=True)
-    loss = cs.accuracy_curves({v: load_table(f, "scalars") for v, f in zip(concrete["variant"], concrete["folder"])},
-                              metric="loss")
-    diverged = outcomes.loc[outcomes["outcome"] == "diverged", ["variant", "diverged_step"]].rename(
-        columns={"diverged_step": "step"})
-    show_chart(cached_spec(charts.loss_curves_chart, loss, "test MAE", diverged=diverged), loss, presets.covariate_shift.BN_CONCRETE.name, LOOK["concrete"])
-    show_code(cs.sweep_outcomes, cs.concrete_label)
+st.header("BN rescues unscaled inputs")
+st.page_link(page_path("keras"), label="The Keras course's Concrete exercise, on the real data, has its own page",
+             icon=":material/arrow_forward:")
 
 # ---------------------------------------------------------------- 5. learning rates
 st.header("BN allows higher learning rates")
