@@ -120,3 +120,50 @@ def test_l01_smaller_training_sets_make_the_variance_take_off_sooner():
     take_off = {per: int(components(summary, per, 0.1, "variance").gt(1.0).idxmax()) for per in (100, 30)}
     claim(L01, "shrink the training sets to 30 points and watch the variance take off at a lower degree",
           take_off[30] < take_off[100], f"first degree with variance > 1: {take_off}")
+
+
+# ---------------------------------------------------------------- lesson 02: weight decay
+
+L02 = LESSONS / "02-weight-decay.md"
+
+
+def test_l02_no_penalty_memorises():
+    final, first = final_losses("wd-loss-0"), shown("wd-loss-0").query("epoch == 1").set_index("split")["value"]
+    claim(L02, "the training loss falls towards zero", final["train"] < 1e-6, f"final {final}")
+    claim(L02, "so the test loss stays large", final["test"] > 0.5 * first["test"], f"first {first.to_dict()}, "
+                                                                                    f"final {final}")
+
+
+def test_l02_the_penalty_trades_training_loss_for_test_loss():
+    none, decay = final_losses("wd-loss-0"), final_losses("wd-loss-3")
+    claim(L02, "The training loss ends higher, but the test loss ends much lower",
+          decay["train"] > none["train"] and decay["test"] < none["test"] / 100, f"lambda 0 {none}, lambda 3 {decay}")
+
+
+def test_l02_weight_norms():
+    norms = shown("wd-norm")
+    start = norms[norms["step"] == 0].set_index("run")["norm"]
+    end = norms.sort_values("step").groupby("run")["norm"].last()
+    none, decay = presets.core.WEIGHT_DECAY_0.name, presets.core.WEIGHT_DECAY_3.name
+    claim(L02, "The weights start at ||w|| of about 14 (the square root of 200)",
+          all(abs(v - 200 ** 0.5) < 1.5 for v in start), f"start {start.to_dict()}")
+    claim(L02, "Without decay they stay large; with lambda = 3 they shrink by more than ten times",
+          end[none] > 0.9 * start[none] and end[decay] < end[none] / 10, f"end {end.to_dict()}")
+    claim(L02, "so most of the random initial norm survives", end[none] > 0.9 * start[none], f"end {end.to_dict()}")
+
+
+def test_l02_the_lambda_sweep():
+    loss = shown("wd-lambda-loss")
+    test = loss[loss["series"] == "test"].set_index("lambda")["value"]
+    train = loss[loss["series"] == "train"].set_index("lambda")["value"]
+    sweep = presets.bias_variance.WEIGHT_DECAY_SWEEP
+    members = {spec.ensemble for _, spec in sweep.specs()}
+    claim(L02, "Ten values of lambda from 0 to 10 (0, 0.001, 0.003, ..., 3, 10), each trained from 5 random starts",
+          len(test) == 10 and test.index.min() == 0 and test.index.max() == 10 and members == {5},
+          f"lambdas {list(test.index)}, members {members}")
+    claim(L02, "It barely moves for small lambda, then falls by orders of magnitude",
+          (test.loc[:0.01] / test[0.0]).between(0.95, 1.0).all() and test[3.0] < test[0.0] / 100, f"{test.to_dict()}")
+    claim(L02, "while the training loss rises only a little", train[3.0] < 0.01, f"train at lambda 3 {train[3.0]:.3g}")
+    steps = sweep.specs()[0][1].epochs * -(-sweep.specs()[0][1].data.n_train // sweep.specs()[0][1].batch_size)
+    claim(L02, "so over 400 steps a small lambda barely touches", steps == 400, f"{steps} steps")
+    claim(L02, "where the test loss is still falling", test[10.0] < test[3.0], f"{test.to_dict()}")
