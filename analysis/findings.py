@@ -48,3 +48,53 @@ def u_shape(curve: pd.DataFrame, knob: str) -> str:
                 f"{knob} ({best}, {test.min():.3g}).")
     return (f"Here the test error falls to {test.min():.3g} at {knob} {best}, then climbs to {test.iloc[-1]:.3g} at "
             f"{knob} {test.index[-1]}: the U of too little, then too much, capacity.")
+
+
+# ---------------------------------------------------------------- dropout
+
+def mc_story(curve: pd.DataFrame, reference: float) -> str:
+    """Monte-Carlo averaging over several mask seeds (k, repeat, accuracy) against the
+    weight-scaled network: from which k the mean reaches it, and from which k every seed does."""
+    by_k = curve.groupby("k")["accuracy"]
+    mean, lowest, seeds = by_k.mean(), by_k.min(), int(curve.groupby("k")["repeat"].nunique().min())
+    on_average = mean[mean >= reference]
+    every_seed = lowest[lowest >= reference]
+    first = f"the mean of {seeds} mask seeds reaches it from k = {on_average.index[0]}" if not on_average.empty \
+        else "the mean over the mask seeds stays below it"
+    second = f"every seed does from k = {every_seed.index[0]}" if not every_seed.empty else "not every seed does"
+    return f"Against the weight-scaled network ({reference:.4f}): {first}, {second}."
+
+
+def sparsity_story(with_dropout: pd.DataFrame, without: pd.DataFrame) -> str:
+    """Per-layer mean activation and fraction of zeros (layer, mean_activation, frac_zero), with vs without."""
+    rows = with_dropout.merge(without, on="layer", suffixes=("_with", "_without"))
+    sparser = (rows["mean_activation_with"] < rows["mean_activation_without"]) & \
+              (rows["frac_zero_with"] > rows["frac_zero_without"])
+    verdict = ("sparser with dropout in every layer" if sparser.all() else
+               "not sparser with dropout in every layer" if sparser.any() else "not sparser with dropout")
+    detail = "; ".join(f"{r.layer}: mean activation {r.mean_activation_with:.2f} with vs {r.mean_activation_without:.2f} "
+                       f"without, zero {r.frac_zero_with:.0%} vs {r.frac_zero_without:.0%} of the time"
+                       for r in rows.itertuples())
+    return f"Here the hidden units are {verdict} ({detail})."
+
+
+def removal_story(frame: pd.DataFrame, fraction: float = 0.5) -> str:
+    """Accuracy with a share of hidden units removed (model, fraction, accuracy), at one fraction."""
+    at = frame[frame["fraction"].round(6) == round(fraction, 6)].groupby("model")["accuracy"].mean()
+    ranked = at.sort_values(ascending=False)
+    return (f"With {fraction:.0%} of the hidden units removed: " +
+            ", ".join(f"{model} {acc:.3f}" for model, acc in ranked.items()) + ".")
+
+
+def rate_story(summary: pd.DataFrame, tolerance: float = 0.02) -> str:
+    """The rate sweep (rate, split in train/test/gap, value): the range of rates whose test accuracy
+    stays within `tolerance` of the best, and where it falls off."""
+    test = summary[summary["split"] == "test"].set_index("rate")["value"].sort_index()
+    gap = summary[summary["split"] == "gap"].set_index("rate")["value"].sort_index()
+    flat = test[test >= test.max() - tolerance]
+    falls = test[test < test.max() - tolerance]
+    tail = f"; it drops to {falls.iloc[-1]:.2f} at p = {falls.index[-1]:g}" if not falls.empty else ""
+    trend = "shrinks steadily" if gap.is_monotonic_decreasing else "does not shrink steadily"
+    return (f"Here test accuracy stays within {tolerance} of its best ({test.max():.3f}) for p from "
+            f"{flat.index.min():g} to {flat.index.max():g}{tail}; the train-test gap {trend} as p grows "
+            f"({gap.iloc[0]:.3f} at p = {gap.index[0]:g}, {gap.iloc[-1]:.3f} at p = {gap.index[-1]:g}).")

@@ -167,3 +167,77 @@ def test_l02_the_lambda_sweep():
     steps = sweep.specs()[0][1].epochs * -(-sweep.specs()[0][1].data.n_train // sweep.specs()[0][1].batch_size)
     claim(L02, "so over 400 steps a small lambda barely touches", steps == 400, f"{steps} steps")
     claim(L02, "where the test loss is still falling", test[10.0] < test[3.0], f"{test.to_dict()}")
+
+
+# ---------------------------------------------------------------- lesson 03: dropout
+
+L03 = LESSONS / "03-dropout.md"
+
+
+def finals_by_model(chart_id: str) -> pd.DataFrame:
+    frame = shown(chart_id)
+    last = frame[frame["epoch"] == frame["epoch"].max()]
+    return last.pivot_table(index="model", columns="split", values="value")
+
+
+def test_l03_training_losses_end_about_the_same():
+    loss = finals_by_model("dropout-loss")
+    claim(L03, "the two training losses end within a few hundredths of each other (the dropout run even slightly "
+               "lower)", abs(loss.loc["dropout", "train"] - loss.loc["no dropout", "train"]) < 0.05
+          and loss.loc["dropout", "train"] < loss.loc["no dropout", "train"], f"{loss.round(4).to_dict()}")
+
+
+def test_l03_test_accuracy_and_the_small_gap():
+    acc = finals_by_model("dropout-accuracy")
+    claim(L03, "About 0.85 to 0.86", acc["test"].between(0.845, 0.865).all(), f"{acc.round(4).to_dict()}")
+    claim(L03, "so the two runs end close together", abs(acc["test"].diff().iloc[-1]) < 0.01, f"{acc.to_dict()}")
+    gap = (acc["train"] - acc["test"]).round(3)
+    claim(L03, "Here it is only a little smaller with dropout (about 0.017 against 0.021 in accuracy after 10 "
+               "epochs)", gap["dropout"] == 0.017 and gap["no dropout"] == 0.021, f"gaps {gap.to_dict()}")
+
+
+def dropout_table(table: str, name: str = "d2l-dropout") -> pd.DataFrame:
+    from ui.lesson_runs import stored
+
+    return stored(name, table, DEMO)
+
+
+def test_l03_most_sub_networks_score_below_the_full_network():
+    samples, reference = dropout_table("subnet_samples"), float(dropout_table("subnet_reference")["accuracy"].iloc[0])
+    below = (samples["accuracy"] < reference).mean()
+    claim(L03, "Most are somewhat worse than the full network; a few match or beat it",
+          0.5 < below < 1.0 and len(samples) == 200, f"{below:.0%} of {len(samples)} below {reference}")
+
+
+def test_l03_monte_carlo_averaging_meets_weight_scaling():
+    curve, reference = dropout_table("mc_average"), float(dropout_table("subnet_reference")["accuracy"].iloc[0])
+    by_k = curve.groupby("k")["accuracy"]
+    mean_k = by_k.mean()[lambda m: m >= reference].index[0]
+    every_k = by_k.min()[lambda m: m >= reference].index[0]
+    claim(L03, "their mean reaches the weight-scaled network at about k = 5, and from about k = 50 every seed does",
+          mean_k == 5 and every_k == 50 and curve["repeat"].nunique() == 5, f"mean from {mean_k}, all from {every_k}")
+    claim(L03, "A handful on average, a few dozen to be sure of it", mean_k <= 10 and 20 <= every_k <= 100,
+          f"mean from {mean_k}, all from {every_k}")
+
+
+def test_l03_this_classifier_is_not_sparser_with_dropout():
+    rows = dropout_table("sparsity").merge(dropout_table("sparsity", "d2l-no-dropout"), on="layer",
+                                           suffixes=("_with", "_without"))
+    zero_gap = (rows["frac_zero_with"] - rows["frac_zero_without"]).abs().max()
+    claim(L03, "its units are zero about as often with dropout as without (within a few percentage points in each "
+               "layer) and their mean activation is, if anything, a little higher",
+          zero_gap < 0.05 and (rows["mean_activation_with"] >= rows["mean_activation_without"]).all(),
+          rows.round(3).to_dict("records"))
+
+
+def test_l03_the_rate_sweep_is_flat_then_falls():
+    summary = shown("dropout-rate-sweep")
+    test = summary[summary["split"] == "test"].set_index("rate")["value"]
+    gap = summary[summary["split"] == "gap"].set_index("rate")["value"]
+    spec = presets.dropout.DROPOUT_RATE_SWEEP.specs()[0][1]
+    claim(L03, "Raise p from 0 to 0.9 in both hidden layers (2,000 training images, 100 epochs)",
+          spec.data.n_train == 2000 and spec.epochs == 100 and test.index.min() == 0 and test.index.max() == 0.9,
+          f"{spec.data.n_train} images, {spec.epochs} epochs")
+    claim(L03, "It stays roughly flat over a middle range, then falls at very high p",
+          test.loc[0.2:0.6].max() - test.loc[0.2:0.6].min() < 0.02 and test[0.9] < test.max() - 0.3, test.to_dict())
+    claim(L03, "The train-test gap shrinks as p grows", gap.is_monotonic_decreasing, gap.to_dict())
