@@ -241,3 +241,22 @@ def test_l03_the_rate_sweep_is_flat_then_falls():
     claim(L03, "It stays roughly flat over a middle range, then falls at very high p",
           test.loc[0.2:0.6].max() - test.loc[0.2:0.6].min() < 0.02 and test[0.9] < test.max() - 0.3, test.to_dict())
     claim(L03, "The train-test gap shrinks as p grows", gap.is_monotonic_decreasing, gap.to_dict())
+
+
+# ---------------------------------------------------------------- lesson 06: the Keras lesson on the real Concrete data
+
+L06 = LESSONS / "06-keras-concrete.md"
+
+
+def test_l06_no_bn_diverges_and_the_course_layout_lands_near_the_published_mae():
+    outcomes = lesson_charts.keras_outcomes(DEMO).set_index("layout")
+    plain, course = outcomes.loc["no BN"], outcomes.loc["BN before every Dense (course)"]
+    claim(L06, "the net without BN leaves the chart within its first steps",
+          plain["state"] == "diverged" and plain["diverged at step"] <= 20, plain.to_dict())
+    claim(L06, "The course says the same of its run: without BN, training usually fails", plain["state"] == "diverged",
+          plain.to_dict())
+    claim(L06, "Within about one MPa of the course's number",
+          course["state"] == "finished" and abs(course["final test MAE"] - lesson_charts.KERAS_PUBLISHED_MAE) < 1.0,
+          course.to_dict())
+    claim(L06, "its test MAE ends within about one MPa of the course's 4.1",
+          abs(course["final test MAE"] - 4.1) < 1.0 and lesson_charts.KERAS_PUBLISHED_MAE == 4.1, course.to_dict())

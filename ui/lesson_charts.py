@@ -311,7 +311,7 @@ def keras_outcomes(dirs: Sequence[Path]) -> pd.DataFrame:
                      "final test MAE": (status.get("final") or {}).get("test_loss"),
                      "best test MAE": None if best is None else float(best["value"]),
                      "best at epoch": None if best is None else int(best["epoch"])})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"diverged at step": "Int64", "best at epoch": "Int64"})
 
 
 def keras_mae(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
@@ -324,7 +324,7 @@ def keras_mae(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
                       for r in outcomes.to_dict("records") if r["state"] == "diverged") or "no layout diverged"
     caption = (f"Raw features, SGD lr 0.01, MAE: {broke}. The course's BN layout ends at test MAE "
                f"{course['final test MAE']:.2f} (best {course['best test MAE']:.2f} at epoch "
-               f"{course['best at epoch']}); published (the course's run): about {KERAS_PUBLISHED_MAE}.")
+               f"{int(course['best at epoch'])}); published (the course's run): about {KERAS_PUBLISHED_MAE}.")
     chart = csc.loss_curves_chart(curves, "test MAE", diverged=diverged[["variant", "step"]])
     return Shown(chart, curves, caption)
 
