@@ -98,3 +98,54 @@ def rate_story(summary: pd.DataFrame, tolerance: float = 0.02) -> str:
     return (f"Here test accuracy stays within {tolerance} of its best ({test.max():.3f}) for p from "
             f"{flat.index.min():g} to {flat.index.max():g}{tail}; the train-test gap {trend} as p grows "
             f"({gap.iloc[0]:.3f} at p = {gap.index[0]:g}, {gap.iloc[-1]:.3f} at p = {gap.index[-1]:g}).")
+
+
+# ---------------------------------------------------------------- batch normalization
+
+def learning_from(accuracy: pd.DataFrame, threshold: float = 0.5) -> int | None:
+    """The first probe step at which every variant's test accuracy (variant, step, value) is at
+    least `threshold`: from there on all the nets compared are learning."""
+    wide = accuracy.pivot_table(index="step", columns="variant", values="value").sort_index()
+    above = wide[(wide >= threshold).all(axis=1)]
+    return None if above.empty else int(above.index[0])
+
+
+def smoothness_story(smooth: pd.DataFrame, accuracy: pd.DataFrame, threshold: float = 0.5) -> str:
+    """Median loss range along the gradient (variant, step, loss_range, ...) per variant, over the
+    whole run and over the window where every net is learning, so the window is stated."""
+    whole = smooth.groupby("variant")["loss_range"].median()
+    start = learning_from(accuracy[accuracy["variant"].isin(whole.index)], threshold)
+    text = "Median loss range along the gradient over the whole run: " + \
+           ", ".join(f"{v} {m:.3g}" for v, m in whole.items())
+    if start is None:
+        return text + f". Not every net reaches test accuracy {threshold} here, so no window where both learn."
+    window = smooth[smooth["step"] >= start].groupby("variant")["loss_range"].median()
+    return (text + f"; from step {start}, where every net's test accuracy has passed {threshold} (before that a "
+            f"plateaued net's landscape is trivially flat): " + ", ".join(f"{v} {m:.3g}" for v, m in window.items())
+            + ".")
+
+
+def percentile_story(bands: pd.DataFrame) -> str:
+    """One unit's input percentiles over training (variant, step, q15, q50, q85): how far the
+    median moves, in units of the starting half-spread, and how the band's width changes."""
+    parts = []
+    for variant, frame in bands.sort_values("step").groupby("variant"):
+        first, last = frame.iloc[0], frame.iloc[-1]
+        width0, width1 = first["q85"] - first["q15"], last["q85"] - last["q15"]
+        spread = max(width1 / 2, 1e-12)
+        parts.append(f"{variant}: the median moves {abs(last['q50'] - first['q50']) / spread:.2f} times its final "
+                     f"15-85 half-width, "
+                     f"the 15-85 band goes from {width0:.2f} to {width1:.2f} wide")
+    return "Here " + "; ".join(parts) + "."
+
+
+def modes_story(modes: pd.DataFrame) -> str:
+    """BN in eval mode (running statistics) vs train mode (batch statistics) at several batch
+    sizes (mode, batch_size, accuracy): do they agree on the largest batch, and what does the
+    smallest cost?"""
+    eval_acc = float(modes[modes["mode"].str.startswith("eval")]["accuracy"].iloc[0])
+    train = modes[modes["mode"].str.startswith("train")].sort_values("batch_size")
+    small, large = train.iloc[0], train.iloc[-1]
+    return (f"Here eval mode scores {eval_acc:.3f}; train mode scores {large['accuracy']:.3f} on batches of "
+            f"{int(large['batch_size'])} and {small['accuracy']:.3f} on batches of {int(small['batch_size'])}, "
+            f"whose statistics are the noisiest.")

@@ -23,15 +23,25 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO = [REPO / "cache" / "demo"]
 LESSONS = REPO / "walkthroughs" / "lessons"
 README = REPO / "README.md"
+CS_CHARTS = REPO / "analysis" / "covariate_shift_charts.py"   # its LOOK_FOR captions
 
 
 def text_of(path: Path) -> str:
     return re.sub(r"\s+", " ", path.read_text(encoding="utf-8"))
 
 
-def claim(path: Path, sentence: str, holds: bool, measured: str) -> None:
+def text_in(path: Path) -> str:
+    """A lesson file's or the README's text; for a Python module, its caption strings (joined)."""
+    if path == CS_CHARTS:
+        from analysis.covariate_shift_charts import LOOK_FOR
+
+        return " ".join(LOOK_FOR.values())
+    return text_of(path)
+
+
+def claim(path: Path, sentence: str, holds: bool, measured) -> None:
     """The sentence is still in the file, and the data supports it."""
-    assert re.sub(r"\s+", " ", sentence) in text_of(path), f"{path.name}: the sentence {sentence!r} is gone; " \
+    assert re.sub(r"\s+", " ", sentence) in text_in(path), f"{path.name}: the sentence {sentence!r} is gone; " \
                                                            f"update its claim test"
     assert holds, f"{path.name}: {sentence!r} does not hold for the demo cache ({measured})"
 
@@ -260,3 +270,95 @@ def test_l06_no_bn_diverges_and_the_course_layout_lands_near_the_published_mae()
           course.to_dict())
     claim(L06, "its test MAE ends within about one MPa of the course's 4.1",
           abs(course["final test MAE"] - 4.1) < 1.0 and lesson_charts.KERAS_PUBLISHED_MAE == 4.1, course.to_dict())
+
+
+# ---------------------------------------------------------------- lesson 04 and the Covariate Shift page's captions
+
+L04 = LESSONS / "04-batchnorm.md"
+FIG1 = {"no BN": presets.covariate_shift.BN_FIG1_NOBN.name, "BN": presets.covariate_shift.BN_FIG1_BN.name}
+
+
+def fig1_tables(table: str, noisy: bool = False) -> dict[str, pd.DataFrame]:
+    from ui.lesson_runs import labelled
+
+    pair = {**FIG1, "noisy BN": presets.covariate_shift.BN_NOISY.name} if noisy else FIG1
+    return labelled(pair, table, DEMO)
+
+
+def test_l04_percentiles_move_more_without_bn():
+    bands = shown("bn-fig1-percentiles").sort_values("step").groupby("variant")
+    moved = (bands["q50"].last() - bands["q50"].first()).abs()
+    claim(L04, "In which run will the three lines move more? ### Predict - [x] Without BN",
+          moved["no BN"] > 5 * moved["BN"], f"median moved {moved.to_dict()}")
+
+
+def test_l04_bn_trains_faster_and_the_plain_net_plateaus():
+    wide = shown("bn-fig1-accuracy").pivot_table(index="step", columns="variant", values="value")
+    at = wide[wide.index <= 300].iloc[-1]
+    claim(L04, "- [x] The one with BN", at["BN"] > 0.5 > at["no BN"], f"test accuracy at step {at.name}: {at.to_dict()}")
+    claim(CS_CHARTS, "The BN net leaves chance level within a few hundred steps; the no-BN net sits on a plateau first.",
+          at["BN"] > 0.5 and at["no BN"] < 0.2, at.to_dict())
+
+
+def test_l04_ics_is_not_smaller_with_bn():
+    from analysis import covariate_shift as cs
+
+    ics = cs.ics_summary(fig1_tables("ics")).groupby(["layer", "variant"])[["ics_l2", "ics_relative", "ics_cos"]].median()
+    l2, rel, cos = (ics[m].unstack() for m in ("ics_l2", "ics_relative", "ics_cos"))
+    claim(L04, "- [x] No: similar, or even larger with BN", (l2["BN"] >= 0.9 * l2["no BN"]).all(), l2.to_dict())
+    claim(CS_CHARTS, "the 'internal covariate shift' Santurkar et al. measure is as large or larger with BN",
+          (l2["BN"] >= 0.9 * l2["no BN"]).all(), l2.to_dict())
+    claim(CS_CHARTS, "Relative to the gradient's own size, the shift is of the same order with and without BN.",
+          (rel["BN"] / rel["no BN"]).between(0.5, 2.0).all(), rel.to_dict())
+    claim(CS_CHARTS, "BN does not raise it", (cos["BN"] <= cos["no BN"] + 0.01).all(), cos.to_dict())
+
+
+def test_l04_smoothness_differs_only_once_both_nets_learn():
+    from analysis import findings
+
+    smooth, accuracy = shown("bn-smoothness"), shown("bn-fig1-accuracy")
+    whole = smooth.groupby("variant")["loss_range"].median()
+    start = findings.learning_from(accuracy)
+    window = smooth[smooth["step"] >= start].groupby("variant")["loss_range"].median()
+    claim(L04, "over the whole run the two median loss ranges are equal", abs(whole["BN"] - whole["no BN"]) < 0.01,
+          whole.to_dict())
+    claim(L04, "BN's median loss range is less than half of the plain net's", window["BN"] < 0.5 * window["no BN"],
+          f"from step {start}: {window.to_dict()}")
+    claim(L04, "sits on a plateau for its first few hundred steps", 200 <= start <= 1000, f"both learn from {start}")
+
+
+def test_l04_noisy_bn_trains_like_bn_although_its_inputs_move_more():
+    from analysis import covariate_shift as cs
+
+    final = shown("bn-noisy-accuracy").sort_values("step").groupby("variant")["value"].last()
+    claim(L04, "- [x] It trains almost as well as plain BN", abs(final["noisy BN"] - final["BN"]) < 0.02, final.to_dict())
+    claim(L04, "far better than networks without BN", final["noisy BN"] > final["no BN"] + 0.05, final.to_dict())
+    drift = cs.median_drift_summary(fig1_tables("units", noisy=True)).pivot_table(index="layer", columns="variant",
+                                                                                  values="path")
+    claim(CS_CHARTS, "although its layers' inputs move more from step to step than without BN",
+          (drift["noisy BN"] > drift["no BN"]).all(), drift.to_dict())
+
+
+def test_covariate_shift_page_drift_captions():
+    from analysis import covariate_shift as cs
+
+    bands = cs.layer_bands(fig1_tables("activations")).sort_values("step").groupby(["variant", "layer"])
+    width = (bands["q85"].last() - bands["q15"].last()) / (bands["q85"].first() - bands["q15"].first())
+    moved = (bands["q50"].last() - bands["q50"].first()).abs()
+    claim(CS_CHARTS, "Without BN every layer's band widens several-fold and the deepest layer's median moves most; "
+                     "with BN the medians stay near 0 and the bands widen far less.",
+          (width["no BN"] > 2).all() and moved["no BN"].idxmax() == "hidden3" and (moved["BN"] < 0.3).all()
+          and width["BN"].max() < width["no BN"].min(), f"width x {width.round(2).to_dict()}, moved {moved.round(2).to_dict()}")
+    drift = cs.layer_drift(fig1_tables("activations")).groupby(["measure", "variant"])["value"].median().unstack()
+    claim(CS_CHARTS, "the change of a layer's mean and std between probes is far smaller with BN",
+          (drift["BN"] < drift["no BN"] / 5).all(), drift.to_dict())
+
+
+def test_covariate_shift_page_placement_caption():
+    from ui.lesson_runs import sweep
+
+    runs = sweep(presets.covariate_shift.BN_PLACEMENT.name, {"batchnorm": "model.batchnorm"}, DEMO)
+    acc = runs.set_index("batchnorm")["test_accuracy"]
+    claim(CS_CHARTS, "BN before or after the sigmoid both train faster than no BN; the gap between them is small.",
+          min(acc["before"], acc["after"]) > acc["none"] + 0.2 and abs(acc["before"] - acc["after"]) < 0.05,
+          acc.to_dict())

@@ -213,7 +213,7 @@ def bn_percentiles(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     layer = max(units["BN"]["layer"].unique())              # the last hidden layer (hidden1..hidden9)
     unit = int(units["BN"].loc[units["BN"]["layer"] == layer, "unit"].min())
     frame = cs.unit_percentiles(units, layer, unit)
-    return Shown(csc.unit_bands_chart(frame), frame, f"Unit {unit} of {layer}. " + csc.LOOK_FOR["unit_bands"])
+    return Shown(csc.unit_bands_chart(frame), frame, f"Unit {unit} of {layer}. {findings.percentile_story(frame)}")
 
 
 def bn_ics(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
@@ -223,7 +223,8 @@ def bn_ics(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
 
 def bn_smoothness(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = cs.smoothness_summary(labelled(FIG1, "smoothness", dirs))
-    return Shown(csc.smoothness_chart(frame), frame, csc.LOOK_FOR["smoothness"])
+    accuracy = cs.accuracy_curves(labelled(FIG1, "scalars", dirs))
+    return Shown(csc.smoothness_chart(frame), frame, findings.smoothness_story(frame, accuracy))
 
 
 def bn_lr_sweep(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:

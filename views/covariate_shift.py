@@ -9,6 +9,7 @@ import streamlit as st
 
 from analysis import covariate_shift as cs
 from analysis import covariate_shift_charts as charts
+from analysis import findings
 from cache import store
 from training import fashion_mnist, presets
 from training.datasets import load_dataset
@@ -82,7 +83,7 @@ else:
     unit_ids = sorted(set().union(*(set(u.loc[u["layer"] == layer, "unit"]) for u in units.values() if not u.empty)))
     unit = right.selectbox("Unit", unit_ids, key="bn_fig1_unit")
     bands = cs.unit_percentiles(units, layer, unit)
-    show_chart(cached_spec(charts.unit_bands_chart, bands), bands, "bn-fig1-unit", LOOK["unit_bands"])
+    show_chart(cached_spec(charts.unit_bands_chart, bands), bands, "bn-fig1-unit", findings.percentile_story(bands))
     show_code(cs.accuracy_curves, cs.unit_percentiles)
 
 # ---------------------------------------------------------------- 2. per-layer drift
@@ -180,5 +181,5 @@ else:
         st.info(f"The test images are needed for this comparison: {err}", icon=":material/info:")
     else:
         modes = cs.bn_mode_comparison(model, x, y)
-        show_chart(cached_spec(charts.modes_chart, modes), modes, "bn-modes", LOOK["modes"])
+        show_chart(cached_spec(charts.modes_chart, modes), modes, "bn-modes", findings.modes_story(modes))
         show_code(cs.bn_mode_comparison)
