@@ -362,3 +362,135 @@ def test_covariate_shift_page_placement_caption():
     claim(CS_CHARTS, "BN before or after the sigmoid both train faster than no BN; the gap between them is small.",
           min(acc["before"], acc["after"]) > acc["none"] + 0.2 and abs(acc["before"] - acc["after"]) < 0.05,
           acc.to_dict())
+
+
+# ---------------------------------------------------------------- lesson 05: tuning
+
+L05 = LESSONS / "05-tuning.md"
+
+
+def test_l05_the_setup_and_the_budgets():
+    spec = presets.tuning.TUNING_GRID.specs()[0][1]
+    claim(L05, "trained with Adam on 10,000 Fashion-MNIST images for 3 epochs, scored on 2,000 test images",
+          (spec.optim.name, spec.data.n_train, spec.epochs, spec.data.n_test) == ("adam", 10_000, 3, 2_000), spec)
+    plane = shown("tuning-search-plane")
+    distinct = plane.groupby("search")["lr"].nunique().to_dict()
+    claim(L05, "With 9 runs the grid tests 3 learning rates and the random search 9",
+          distinct == {"grid": 3, "random": 9} and plane.groupby("search").size().to_dict() == {"grid": 9, "random": 9},
+          distinct)
+
+
+def test_l05_the_learning_rate_matters_more_than_beta1():
+    grid = shown("tuning-grid")
+    across_lr = grid.groupby("beta1")["test_accuracy"].agg(lambda v: v.max() - v.min()).min()
+    across_beta = grid.groupby("lr")["test_accuracy"].agg(lambda v: v.max() - v.min()).max()
+    claim(L05, "the learning rate moves the result a lot, while beta1 between 0.8 and 0.9 moves it little",
+          across_lr > 2 * across_beta, f"smallest spread over lr {across_lr:.3f}, largest over beta1 {across_beta:.3f}")
+
+
+def test_l05_bn_widens_the_usable_learning_rates():
+    from analysis import covariate_shift as cs
+    from ui.lesson_runs import sweep
+
+    runs = sweep(presets.covariate_shift.BN_LR_SWEEP.name, {"lr": "optim.lr", "batchnorm": "model.batchnorm"}, DEMO,
+                 states=("finished", "diverged"))
+    usable = cs.usable_lr_range(cs.sweep_outcomes(runs)).set_index("batchnorm")
+    claim(L05, "For which one is the band of learning rates that train well wider? ### Predict - [x] With BN",
+          usable.loc["before", "count"] > usable.loc["none", "count"]
+          and usable.loc["before", "highest"] > usable.loc["none", "highest"], usable.to_dict())
+
+
+# ---------------------------------------------------------------- the README's table of measured figures
+
+def fmt(value: float, digits: int) -> str:
+    return f"{value:.{digits}f}"
+
+
+def test_readme_textbook_rows():
+    acc = finals_by_model("dropout-accuracy")["test"]
+    claim(README, f"test accuracy {fmt(acc['dropout'], 3)} ({fmt(acc['no dropout'], 3)} without dropout)", True, acc)
+    w3 = shown("poly-weights-degree3")["learned"]
+    claim(README, "[" + ", ".join(fmt(v, 3) for v in w3) + "] (least squares", True, list(w3))
+    w1, w19 = shown("poly-weights-degree1")["learned"], shown("poly-weights-degree19")["learned"]
+    claim(README, "[" + ", ".join(fmt(v, 3) for v in w1) + "] / [" + ", ".join(fmt(v, 2) for v in w19[:6]) + ", ...]",
+          True, (list(w1), list(w19[:6])))
+    norms = shown("wd-norm").sort_values("step").groupby("run")["norm"].last()
+    claim(README, f"{fmt(norms['weight-decay-0'], 2)} vs {fmt(norms['weight-decay-3'], 3)} (sweep mean of 5", True, norms)
+
+
+def test_readme_degree_sweep_row():
+    summary = degree_sweep_summary()
+    bias, variance = components(summary, 100, 0.1, "bias^2"), components(summary, 100, 0.1, "variance")
+    climbs = bias[bias.index > 3][lambda b: b > 0.01].index.min()
+    claim(README, f"bias^2 {bias[1]:.2f} (deg 1) -> ~0 (deg 3-10), then climbing again from degree 11",
+          (bias.loc[3:10] <= 0.01).all() and climbs == 11, bias.round(4).to_dict())
+    claim(README, f"variance {variance[3]:.1e} (deg 3) -> {variance[9]:.1f} (deg 9) -> {variance[13]:.1e} (deg 13)"
+          .replace("e-04", "e-4").replace("e+04", "e4"), True, variance.to_dict())
+
+
+def test_readme_random_features_row():
+    from ui.lesson_runs import sweep
+
+    errors = {}
+    for name in (presets.bias_variance.WIDTH_SWEEP_RF.name, presets.bias_variance.WIDTH_SWEEP_RF_NOISY.name):
+        table = sweep(name, {"widths": "model.widths"}, DEMO)
+        errors[name] = dict(zip(table["widths"].map(lambda w: w[0]), (1 - table["test_accuracy"]).round(3)))
+    clean, noisy = errors.values()
+    claim(README, f"test error peaks at width 500 = n: {clean[500]} vs {clean[125]} (width 125) and {clean[2000]} "
+                  f"(width 2000); with 20% label noise {noisy[500]} vs {noisy[125]} and {noisy[2000]}",
+          max(clean, key=clean.get) == 500 and max(noisy, key=noisy.get) == 500, errors)
+
+
+def test_readme_batchnorm_rows():
+    from analysis import covariate_shift as cs
+    from analysis import findings
+    from ui.lesson_runs import sweep
+
+    drift = cs.median_drift_summary(fig1_tables("units")).set_index(["variant", "layer"])["net"]
+    claim(README, f"{drift['no BN', 'hidden3']:.2f} without BN vs {drift['BN', 'hidden3']:.2f} with BN", True, drift)
+    runs = sweep(presets.covariate_shift.BN_LR_SWEEP.name, {"lr": "optim.lr", "batchnorm": "model.batchnorm"}, DEMO,
+                 states=("finished", "diverged"))
+    outcomes = cs.sweep_outcomes(runs)
+    usable = cs.usable_lr_range(outcomes).set_index("batchnorm")
+    only_bn = cs.lr_only_bn_trains(outcomes)
+    claim(README, f"usable lr: BN {usable.loc['before', 'lowest']:g}-{usable.loc['before', 'highest']:g} "
+                  f"({usable.loc['before', 'count']} rates), no BN {usable.loc['none', 'lowest']:g}-"
+                  f"{usable.loc['none', 'highest']:g} ({usable.loc['none', 'count']} rates); BN trains, no BN does not "
+                  f"at lr 0.01 (too slow without BN), 1 and 3", only_bn == [0.01, 1.0, 3.0], only_bn)
+    ics = cs.ics_summary(fig1_tables("ics")).groupby(["variant", "layer"])["ics_l2"].median()
+    claim(README, "with BN " + " / ".join(f"{v:.2f}" for v in ics["BN"]) + ", without "
+          + " / ".join(f"{v:.2f}" for v in ics["no BN"]), True, ics)
+    smooth, accuracy = shown("bn-smoothness"), shown("bn-fig1-accuracy")
+    start = findings.learning_from(accuracy)
+    window = smooth[smooth["step"] >= start].groupby("variant")["loss_range"].median()
+    whole = smooth.groupby("variant")["loss_range"].median()
+    claim(README, f"from step {start}, where both nets pass 50% test accuracy: {window['BN']:.2f} with BN vs "
+                  f"{window['no BN']:.2f} without; over the whole run {whole['BN']:.2f} vs {whole['no BN']:.2f}",
+          True, (window, whole))
+
+
+def test_readme_keras_and_dropout_rows():
+    outcomes = lesson_charts.keras_outcomes(DEMO).set_index("layout")
+    plain, course = outcomes.loc["no BN"], outcomes.loc["BN before every Dense (course)"]
+    claim(README, f"no BN on raw features: diverged at step {plain['diverged at step']}; BN before every Dense (the "
+                  f"course's layout): test MAE {course['final test MAE']:.2f} (best {course['best test MAE']:.2f})",
+          plain["state"] == "diverged", outcomes)
+    curve, reference = dropout_table("mc_average"), float(dropout_table("subnet_reference")["accuracy"].iloc[0])
+    from analysis import dropout as dp
+
+    k_std = dp.mc_within_one_std(curve, reference)
+    claim(README, f"within one std of the weight-scaled net ({reference:.3f}) from k = {k_std}; the mean meets it at "
+                  f"k = 5, every seed from k = 50", True, k_std)
+    removal = shown("dropout-removal")
+    at_half = removal[removal["fraction"] == 0.5].groupby("model")["accuracy"].mean()
+    claim(README, f"{at_half['dropout']:.3f} with dropout vs {at_half['no dropout']:.3f} without", True, at_half)
+    summary = shown("dropout-rate-sweep")
+    test = summary[summary["split"] == "test"].set_index("rate")["value"]
+    gap = summary[summary["split"] == "gap"].set_index("rate")["value"]
+    claim(README, f"test accuracy 0.80-0.82 for p = 0-0.6, {test[0.8]:.2f} at 0.8, {test[0.9]:.2f} at 0.9; train-test "
+                  f"gap {gap[0.0]:.2f} at p = 0, {gap[0.6]:.2f} at 0.6",
+          test.loc[0:0.6].between(0.795, 0.825).all(), test.to_dict())
+    sparsity = dropout_table("sparsity").merge(dropout_table("sparsity", "d2l-no-dropout"), on="layer",
+                                               suffixes=("_with", "_without"))
+    claim(README, "mean activation " + "/".join(f"{v:.2f}" for v in sparsity["mean_activation_with"])
+          + " with dropout vs " + "/".join(f"{v:.2f}" for v in sparsity["mean_activation_without"]), True, sparsity)
