@@ -149,3 +149,15 @@ def modes_story(modes: pd.DataFrame) -> str:
     return (f"Here eval mode scores {eval_acc:.3f}; train mode scores {large['accuracy']:.3f} on batches of "
             f"{int(large['batch_size'])} and {small['accuracy']:.3f} on batches of {int(small['batch_size'])}, "
             f"whose statistics are the noisiest.")
+
+
+def fit_story(final: dict, noise_variance: float = 0.01) -> str:
+    """A regression run's final train/test MSE (status.json's `final`) against the noise floor."""
+    if "train_loss" not in final or "test_loss" not in final:
+        return ""
+    train, test = final["train_loss"], final["test_loss"]
+    relation = ("about equal" if 0.8 <= test / max(train, 1e-12) <= 1.25 else
+                f"the test error {test / max(train, 1e-12):.1f} times the training error" if test > train
+                else "the test error below the training error")
+    return (f"This run ends at train MSE {train:.3g} and test MSE {test:.3g} ({relation}; the noise floor is "
+            f"{noise_variance:g}).")
