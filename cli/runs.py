@@ -12,6 +12,7 @@ import lessons
 from cache import store
 from cache.rekey import rekey_folders
 from cli.args import add_spec_arguments, cache_dir_of, spec_from_args
+from cli.jobs import postprocess_finished
 from training.presets import PRESETS
 
 
@@ -40,6 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     status = execute(spec, folder, progress=progress)
     bar.close()
+    postprocess_finished(folder)
     print(f"{spec.run_id}: {status['state']}" + (f" ({status['error']})" if status.get("error") else ""))
     print(_final_line(status))
     return 0 if status["state"] in ("finished", "diverged") else 1

@@ -37,9 +37,11 @@ class LessonChart:
 
 
 def render(chart_id: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown | Missing:
-    """Build a registered chart; missing runs become a Missing message, unreadable ones too."""
+    """Build a registered chart from the lesson caches `dirs`, drawing the user's chosen runs
+    `mine` next to the demo runs where the chart compares runs; missing runs become a
+    Missing message, unreadable ones too."""
     try:
-        return CHARTS[chart_id].build(list(dirs))
+        return CHARTS[chart_id].build(list(dirs), tuple(mine))
     except Absent as absent:
         if absent.postprocess:
             return Missing(f"{', '.join(absent.names)} with its stored analysis tables", absent.postprocess)
