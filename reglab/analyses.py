@@ -136,7 +136,7 @@ def sample_subnetworks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, n: in
         for sample in range(n):
             out, kept = _subnetwork_outputs(model, x, layers, generator, batch_size)
             rows.append({"network": "sub-network", "sample": sample, metric: _score(out, y), **kept})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"sample": "Int64"})
 
 
 def mc_average(model: nn.Module, x: torch.Tensor, y: torch.Tensor, ks: Iterable[int] = (1, 2, 5, 10, 20, 50), *,
@@ -163,7 +163,7 @@ def mc_average(model: nn.Module, x: torch.Tensor, y: torch.Tensor, ks: Iterable[
                 total = pred if total is None else total + pred
                 if k in ks:
                     rows.append({"network": "MC average", "k": k, "repeat": repeat, metric: _score(total / k, y)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).astype({"k": "Int64", "repeat": "Int64"})
 
 
 def bn_train_vs_eval(model: nn.Module, x: torch.Tensor, y: torch.Tensor,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -88,7 +89,7 @@ class Recorder:
         self._capture.disarm()
         if loss is not None:
             self._losses.append(loss.detach() if isinstance(loss, torch.Tensor) else loss)
-        if self._steps % self.every == 0:
+        if self._is_probe_step(self._steps):
             self._safely(f"the probe at step {self._steps}", self._probe)
         self._safely("preparing the next probe", self._prepare_next)
         if time.time() - self._last_status >= STATUS_EVERY_S:
@@ -122,8 +123,8 @@ class Recorder:
         if self._closed:
             return store.read_status(self.folder)
         self._closed = True
-        if self._steps % self.every != 0:
-            self._safely(f"the probe at step {self._steps}", self._probe)
+        if not self._is_probe_step(self._steps):
+            self._safely(f"the probe at step {self._steps}", self._probe, True)
         self._capture.disarm()
         self._heartbeat.__exit__(None, None, None)
         self._safely("writing the run's tables", self.writer.close)
@@ -155,20 +156,25 @@ class Recorder:
         return f"<reglab.Recorder {self.spec.name!r} {self.run_id} {state}, step {self._steps}, {self.folder}>"
 
     # ------------------------------------------------------------ probes
+    def _is_probe_step(self, step: int) -> bool:
+        return step % self.every == 0 or step == self.total_steps
+
     def _prepare_next(self) -> None:
         """Before the update that leads to a probe step: keep the weights (for update ratios)
         and, without a probe_input, arm the hooks for that step's training forward pass."""
-        if (self._steps + 1) % self.every != 0:
+        if not self._is_probe_step(self._steps + 1):
             return
         if self._params:
             self._before = stats.snapshot(self._params)
         if self.spec.probes.activations and self.probe_input is None:
             self._capture.arm(seed=self._steps + 1)
 
-    def _probe(self) -> None:
-        """The probe at the current step; each part fails alone (a warning), the others still log."""
+    def _probe(self, closing: bool = False) -> None:
+        """The probe at the current step; each part fails alone (a warning), the others still log.
+        Closing after a step that was no probe step: without a probe_input there is no forward
+        pass to show, so that last probe has weights only."""
         step = self._steps
-        if self.spec.probes.activations:
+        if self.spec.probes.activations and not (closing and self.probe_input is None):
             self._safely(f"the activation probe at step {step}", self._log_activations, step)
         if self._params:
             self._safely(f"the weight probe at step {step}", self._log_weights, step)
@@ -270,4 +276,14 @@ class Recorder:
         if key in self._warned:
             return
         self._warned.add(key)
-        warnings.warn(f"reglab ({self.spec.name}): {message}", ReglabWarning, stacklevel=4)
+        warnings.warn(f"reglab ({self.spec.name}): {message}", ReglabWarning, stacklevel=_user_frame_level())
+
+
+def _user_frame_level() -> int:
+    """The warnings stacklevel of the first caller outside this package (the user's step() or
+    log() line), however deep inside reglab the warning was raised."""
+    package = str(Path(__file__).parent)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
