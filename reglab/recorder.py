@@ -210,8 +210,9 @@ class Recorder:
             finally:
                 self._capture.disarm()
         elif step > 0 and not self._capture.tensors:
-            self._warn_once("no-forward", f"no training forward pass of the model ran before step {step}, so it "
-                            f"has no activation rows (call step() once per optimizer step, after optimizer.step())")
+            self._warn_once("no-forward", f"no training forward pass (gradients on, model in train mode) ran "
+                            f"before step {step}, so it has no activation rows; call step() once per optimizer "
+                            f"step, after optimizer.step(), or give watch() a probe_input to probe a fixed batch")
         for layer, why in self._capture.problems.items():
             self._warn_once(("layer", layer), f"layer {layer!r} records no activations: {why}")
         probes = self.spec.probes

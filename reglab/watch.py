@@ -89,7 +89,7 @@ def fresh_folder(cache_dir: Path | str | None, spec: RunSpec, overwrite: bool) -
 def watch(model: nn.Module, *, name: str, hparams: Mapping[str, Any] | None = None,
           cache_dir: Path | str | None = None, layers: Iterable[str | nn.Module] | None = None, every: int = 50,
           probe_input: Any = None, dataset: str = CUSTOM, total_steps: int | None = None, activations: bool = True,
-          weights: bool = True, histogram_bins: int = 30, tracked_units: int = 5, max_values: int | None = 131_072,
+          weights: bool = True, histogram_bins: int = 30, tracked_units: int = 5, max_values: int | None = 65_536,
           overwrite: bool = False) -> Recorder:
     """Attach the lab's probes to `model` and start recording a run; returns the Recorder.
 
