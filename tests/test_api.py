@@ -108,6 +108,27 @@ def test_conv_units_are_channels_and_sigmoid_saturation_counts(cache_dir):
     assert act.loc[("1", "post"), "frac_saturated"] == pytest.approx((conv.abs() > 4.37).float().mean().item())
 
 
+def test_a_large_site_is_summarised_from_a_random_subset_of_its_rows(cache_dir):
+    from reglab.capture import as_units, subsample_rows
+
+    t = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)     # [N, C, H, W]
+    units = as_units(t, units_last=False)                                         # [1, N*H*W, C]
+    assert units.shape == (1, 40, 3) and torch.equal(units[0, :, 1], t[:, 1].flatten())
+    picked = subsample_rows(units, max_values=30, seed=0)
+    assert picked.shape == (1, 10, 3) and torch.equal(picked, subsample_rows(units, max_values=30, seed=0))
+    assert all(any(torch.equal(row, r) for r in units[0]) for row in picked[0])   # whole rows, none made up
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU())
+    x = torch.randn(32, 1, 16, 16)
+    rec = reglab.watch(model, name="subset", cache_dir=cache_dir, probe_input=x, max_values=4096)
+    rec.close()
+    with torch.no_grad():
+        full = torch.relu(model[0](x))
+    relu = rows(rec.folder, "activations").set_index(["layer", "site"]).loc[("1", "post")]
+    assert relu["mean"] == pytest.approx(full.mean().item(), rel=0.05)
+    assert relu["frac_zero"] == pytest.approx((full == 0).float().mean().item(), abs=0.03)
+
+
 def test_weight_norms_gradients_and_update_ratio_match_torch(cache_dir):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))
