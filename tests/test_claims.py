@@ -32,10 +32,12 @@ def text_of(path: Path) -> str:
 
 def text_in(path: Path) -> str:
     """A lesson file's or the README's text; for a Python module, its caption strings (joined)."""
-    if path == CS_CHARTS:
-        from analysis.covariate_shift_charts import LOOK_FOR
+    if path.suffix == ".py":   # a module's string literals (implicit concatenations come joined)
+        import ast
 
-        return " ".join(LOOK_FOR.values())
+        strings = [node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                   if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+        return re.sub(r"\s+", " ", " ".join(strings))
     return text_of(path)
 
 
@@ -494,3 +496,35 @@ def test_readme_keras_and_dropout_rows():
                                                suffixes=("_with", "_without"))
     claim(README, "mean activation " + "/".join(f"{v:.2f}" for v in sparsity["mean_activation_with"])
           + " with dropout vs " + "/".join(f"{v:.2f}" for v in sparsity["mean_activation_without"]), True, sparsity)
+
+
+# ---------------------------------------------------------------- page texts and the demo cache itself
+
+DROPOUT_PAGE, BN_PAGE = REPO / "views" / "dropout.py", REPO / "views" / "covariate_shift.py"
+
+
+def test_the_no_dropout_sweep_run_memorises_its_training_set():
+    summary = shown("dropout-rate-sweep")
+    train = summary[(summary["split"] == "train")].set_index("rate")["value"]
+    claim(DROPOUT_PAGE, "so that the net without dropout memorises its training set", train[0.0] >= 0.999, train[0.0])
+
+
+def test_the_figure_1_runs_are_about_1700_steps():
+    from ui.lesson_runs import run_folders
+
+    steps = {name: store_status(folder).get("total_steps") for name, folder in run_folders(list(FIG1.values()), DEMO).items()}
+    claim(BN_PAGE, "~1.7k steps instead of 50k", all(1600 <= s <= 1800 for s in steps.values()), steps)
+    claim(L04, "the lab trains 5 epochs of 20,000 images (about 1,700 steps)",
+          all(1600 <= s <= 1800 for s in steps.values()), steps)
+
+
+def store_status(folder: Path) -> dict:
+    from cache import store
+
+    return store.read_status(folder)
+
+
+def test_readme_demo_cache_size():
+    folders = [p for p in DEMO[0].iterdir() if p.is_dir()]
+    megabytes = sum(f.stat().st_size for f in DEMO[0].rglob("*") if f.is_file()) / 1e6
+    claim(README, f"{len(folders)} runs, {megabytes:.0f} MB on disk", True, (len(folders), megabytes))
