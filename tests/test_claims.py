@@ -528,3 +528,16 @@ def test_readme_demo_cache_size():
     folders = [p for p in DEMO[0].iterdir() if p.is_dir()]
     megabytes = sum(f.stat().st_size for f in DEMO[0].rglob("*") if f.is_file()) / 1e6
     claim(README, f"{len(folders)} runs, {megabytes:.0f} MB on disk", True, (len(folders), megabytes))
+
+
+def test_l06_input_bn_alone_trains_but_ends_worse():
+    outcomes = lesson_charts.keras_outcomes(DEMO).set_index("layout")
+    alone, course = outcomes.loc["input BN only"], outcomes.loc["BN before every Dense (course)"]
+    inside = outcomes.loc[["BN before every Dense (course)", "input BN + BN before each ReLU"], "final test MAE"]
+    dropout = outcomes.loc["BN + dropout 0.3 (course)", "final test MAE"]
+    claim(L06, "- [x] It trains, but ends with a clearly higher test MAE",
+          alone["state"] == "finished" and alone["final test MAE"] > course["final test MAE"] + 1, outcomes)
+    claim(L06, "But it ends about two MPa worse than the layouts with BN inside the net too",
+          1.5 <= alone["final test MAE"] - inside.max() <= 2.5, outcomes["final test MAE"].to_dict())
+    claim(L06, "the course's dropout + BN model lands between them", inside.max() < dropout < alone["final test MAE"],
+          outcomes["final test MAE"].to_dict())

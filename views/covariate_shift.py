@@ -16,7 +16,7 @@ from training.datasets import load_dataset
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
-from lessons import page_path
+from lessons import page_path, page_title
 from ui.lesson_view import show_lesson_chart
 from ui.messages import missing_runs
 
@@ -143,8 +143,8 @@ else:
 
 # ---------------------------------------------------------------- 4. unscaled inputs
 st.header("BN rescues unscaled inputs")
-st.page_link(page_path("keras"), label="The Keras course's Concrete exercise, on the real data, has its own page",
-             icon=":material/arrow_forward:")
+st.markdown(f"The Keras course's Concrete exercise, on the real data, has its own page: "
+            f"[{page_title('keras')}](/{Path(page_path('keras')).stem}).")
 
 # ---------------------------------------------------------------- 5. learning rates
 st.header("BN allows higher learning rates")
