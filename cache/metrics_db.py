@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import torch
 
-SCHEMA_VERSION = 1   # of the run folder layout and its tables; readers refuse newer ones
+from cache.run_files import SCHEMA_VERSION
 
 def _sql_type(value: Any) -> str:
     if value is None:  # no affinity: a later REAL or TEXT is stored as given
@@ -87,6 +87,11 @@ class RunWriter:
             cols = [r[1] for r in self.conn.execute(f'PRAGMA table_info("{table}")')]
             if "step" in cols:
                 self.conn.execute(f'DELETE FROM "{table}" WHERE step > ?', (step,))
+
+    def delete_rows(self, table: str, where: str) -> None:
+        """DELETE ... WHERE `where` in a table that may not exist yet."""
+        if self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone():
+            self.conn.execute(f'DELETE FROM "{table}" WHERE {where}')
 
     def close(self) -> None:
         """Flush and fold the WAL back in, so a finished folder is plain files."""
