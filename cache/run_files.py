@@ -46,13 +46,17 @@ def read_small_text(path: Path, limit: int = MAX_SMALL_FILE) -> str:
         if err.errno == errno.ELOOP:
             raise CorruptRun(f"{path.parent}: {path.name} is a symbolic link") from None
         raise CorruptRun(f"{path.parent}: cannot read {path.name} ({err.strerror})") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise CorruptRun(f"{path.parent}: {path.name} is not a regular file")
         if info.st_size > limit:
             raise CorruptRun(f"{path.parent}: {path.name} is {info.st_size} bytes (over {limit}): not a run file")
-        raw = handle.read(limit + 1)
+        raw = os.read(fd, limit + 1)
+    except OSError as err:
+        raise CorruptRun(f"{path.parent}: cannot read {path.name} ({err.strerror})") from None
+    finally:
+        os.close(fd)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -203,14 +203,19 @@ def _metrics_path(folder: Path) -> Path | None:
 
 
 def check_metrics(folder: Path) -> None:
-    """A cheap look at metrics.sqlite (no query): it must be a file that starts as SQLite's do."""
+    """A quick look at metrics.sqlite: a file that starts as SQLite's do, opens, and was
+    written by a lab no newer than this one (deeper damage shows when a table is read)."""
     path = _metrics_path(folder)
     if path is None:
         return
     with open(path, "rb") as handle:
         head = handle.read(len(SQLITE_HEADER))
-    if head and head != SQLITE_HEADER:
+    if not head:
+        return
+    if head != SQLITE_HEADER:
         raise CorruptRun(f"{folder}: metrics.sqlite is not an SQLite database")
+    with _reader(folder):
+        pass
 
 
 class _reader:
