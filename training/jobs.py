@@ -116,11 +116,11 @@ def start(spec: RunSpec, cache_dir: Path | str | None = None, sweep: str | None 
     check_memory(spec, slots)
     folder = store.create_run_folder(cache_dir, spec)
     with _writer(folder) as writer:
-        if writer is None:
-            return Launched(spec.run_id, False, "already queued or running (another process holds its writer lock)")
         status = store.read_status(folder)
         if status["state"] in DONE_STATES:
             return Launched(spec.run_id, False, f"already {status['state']} (a cache hit)")
+        if writer is None:      # read after the lock: a job that just finished still holds it a moment
+            return Launched(spec.run_id, False, "already queued or running (another process holds its writer lock)")
         if _live_job(status):   # e.g. a stale heartbeat, yet alive: never two writers
             return Launched(spec.run_id, False, f"its process {status['pid']} is still alive")
         _queue(folder, cache_dir, slots, writer, owner, sweep=sweep)
@@ -146,11 +146,11 @@ def resume(run_id: str, cache_dir: Path | str | None = None, slots: int | None =
     cache_dir, slots = _cache(cache_dir), resolve_slots(slots)
     folder = find(run_id, cache_dir)
     with _writer(folder) as writer:
-        if writer is None:
-            raise JobError(f"cannot resume run {run_id}: it is queued or running (another process holds its "
-                           f"writer lock)")
         status = store.read_status(folder)
         state = status["state"]
+        if writer is None and state not in DONE_STATES:
+            raise JobError(f"cannot resume run {run_id}: it is queued or running (another process holds its "
+                           f"writer lock)")
         if _live_job(status):
             raise JobError(f"cannot resume run {run_id}: it reads {state}, but its process {status['pid']} is still "
                            f"alive (a stale heartbeat); cancel it first")
