@@ -247,11 +247,12 @@ def load_spec_json(text: str) -> RunSpec:
 def format_validation_error(err: ValidationError) -> str:
     lines = []
     for item in err.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "spec"
+        field = ".".join(str(part) for part in item["loc"])
         value = item.get("input")
         shown = "" if isinstance(value, dict) else f" (got {value!r})"
         message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{field}: {message}{shown}")
+        # a whole-spec check names its own field(s) first, e.g. "epochs: ... steps is over the limit"
+        lines.append(f"{field}: {message}{shown}" if field else message)
     return "invalid spec:\n  " + "\n  ".join(lines)
 
 

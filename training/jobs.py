@@ -91,6 +91,14 @@ def _done_or_active(folder: Path) -> bool:
         return False
 
 
+def check_room(cache_dir: Path) -> None:
+    """JobError when the queue is full (advisory: take_ticket decides under its lock)."""
+    info = queue_info(cache_dir)
+    if info["waiting"] >= info["max_queued"]:
+        raise JobError(f"the queue is full: {info['waiting']} jobs already wait for a slot in {cache_dir} (at most "
+                       f"{info['max_queued']}, $REGLAB_MAX_QUEUED); wait for some to start, or cancel some")
+
+
 @contextmanager
 def _writer(folder: Path) -> Iterator[int | None]:
     fd = locks.try_writer_lock(folder)
@@ -114,6 +122,9 @@ def start(spec: RunSpec, cache_dir: Path | str | None = None, sweep: str | None 
     continues from its last checkpoint."""
     cache_dir, slots = _cache(cache_dir), resolve_slots(slots)
     check_memory(spec, slots)
+    folder = store.run_folder(cache_dir, spec.run_id)
+    if not (folder / "spec.json").exists():
+        check_room(cache_dir)        # a new run: no folder is made for a job the queue would refuse
     folder = store.create_run_folder(cache_dir, spec)
     with _writer(folder) as writer:
         status = store.read_status(folder)
@@ -169,7 +180,7 @@ def _queue(folder: Path, cache_dir: Path, slots: int, writer: int, owner: str | 
     """Take a place in the queue, mark the run queued and start its job, handing it the locks."""
     token, ticket = secrets.token_hex(8), None
     try:
-        ticket = take_ticket(cache_dir, folder.name, token)
+        ticket = _ticket_or_settle(folder, cache_dir, token)
         store.write_status(folder, state="queued", pid=None, pid_start=None, error=None, reason=None,
                            queued_at=time.time(), slots=slots, token=token, owner=owner or default_owner(),
                            resumed_from_step=None, **{k: v for k, v in fields.items() if v})
@@ -181,6 +192,17 @@ def _queue(folder: Path, cache_dir: Path, slots: int, writer: int, owner: str | 
         locks.release(ticket)
     store.update_status(folder, when=lambda s: s.get("token") == token and s.get("pid") is None,
                         pid=pid, pid_start=process_start(pid), heartbeat=time.time())
+
+
+def _ticket_or_settle(folder: Path, cache_dir: Path, token: str) -> int:
+    """A place in the queue; a new run refused one (another launcher took the last place
+    first) reads cancelled with the reason, not queued forever."""
+    try:
+        return take_ticket(cache_dir, folder.name, token)
+    except JobError as err:
+        store.update_status(folder, when=lambda s: s.get("state") == "queued" and not s.get("pid"),
+                            state="cancelled", reason=f"not started: {err}")
+        raise
 
 
 def _spawn(folder: Path, cache_dir: Path, slots: int, token: str, writer: int, ticket: int) -> int:
