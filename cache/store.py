@@ -14,7 +14,6 @@ so a queued job can wait without loading torch); this module re-exports them.
 """
 from __future__ import annotations
 
-import io
 import os
 import secrets
 import shutil
@@ -26,6 +25,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from cache.checkpoints import discard_checkpoint, load_checkpoint, save_checkpoint  # noqa: F401 (re-exported)
 from cache.locks import writer_active  # noqa: F401 (re-exported)
 from cache.metrics_db import RunWriter, compact, connect, replace_table  # noqa: F401 (re-exported)
 from cache.run_files import (SCHEMA_VERSION, STATES, TERMINAL, CorruptRun, StoreError,  # noqa: F401 (re-exported)
@@ -138,44 +138,6 @@ def read_spec(folder: Path):
         return build_spec(read_json(path))
     except SpecError as err:
         raise CorruptRun(f"{folder}: spec.json does not validate with this version of the lab: {err}") from None
-
-
-# ---------------------------------------------------------------- checkpoints
-
-def save_checkpoint(folder: Path, name: str, state: dict) -> None:
-    """Serialise in memory, then write with plain file I/O: torch.save straight to a full
-    disk can leave a truncated file without an error, or raise one that hides ENOSPC."""
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    path = folder / "checkpoints" / f"{name}.pt"
-    tmp = path.with_suffix(".pt.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(buffer.getbuffer())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def load_checkpoint(folder: Path, name: str = "last") -> dict | None:
-    import torch
-
-    path = folder / "checkpoints" / f"{name}.pt"
-    if not path.exists():
-        return None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise CorruptRun(f"{folder}: checkpoint {path.name} cannot be loaded ({err})") from None
-
-
-def discard_checkpoint(folder: Path, name: str) -> None:
-    (folder / "checkpoints" / f"{name}.pt").unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- readers
