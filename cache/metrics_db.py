@@ -61,7 +61,7 @@ class RunWriter:
                     self._insert(table, rows)
             self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            rollback(self.conn)
             raise
 
     def _insert(self, table: str, rows: list[dict]) -> None:
@@ -105,6 +105,15 @@ class RunWriter:
         self.conn.close()
 
 
+def rollback(conn: sqlite3.Connection) -> None:
+    """ROLLBACK, where sqlite has not rolled back by itself already (it does on a full disk):
+    the error that stopped the transaction is the one worth raising, not 'no transaction'."""
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple, dict)):
         return json.dumps(value)
@@ -125,7 +134,7 @@ def replace_table(folder: Path, table: str, rows: list[dict]) -> None:
         writer._insert(table, rows)
         writer.conn.execute("COMMIT")
     except BaseException:
-        writer.conn.execute("ROLLBACK")
+        rollback(writer.conn)
         raise
     finally:
         writer.close()
