@@ -26,8 +26,8 @@ from cache.run_files import describe_error, process_start, same_process
 from runspec import RunSpec
 from runspec.bounds import estimate_memory
 from training import job_process
-from training.job_queue import (SLOT_POLL_S, SLOTS_ENV, JobError, job_memory_limit, queue_info,  # noqa: F401
-                                resolve_slots, slot_limit, take_ticket, waiting_jobs)
+from training.job_queue import (SLOT_POLL_S, SLOTS_ENV, JobError, hold_slot, job_memory_limit,  # noqa: F401
+                                queue_info, resolve_slots, slot_limit, take_ticket)
 from training.job_watch import (SETTLED_STATES, cache_path, cancel, find, is_our_job,  # noqa: F401 (re-exported)
                                 job_status, signal_job, wait)
 
@@ -216,7 +216,3 @@ def _spawn(folder: Path, cache_dir: Path, slots: int, token: str, writer: int, t
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                    pass_fds=(writer, ticket))
     return process.pid
-
-
-def waiting(cache_dir: Path | str | None = None) -> int:
-    return waiting_jobs(_cache(cache_dir))
