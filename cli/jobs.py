@@ -11,17 +11,27 @@ from tqdm import tqdm
 from cache import store
 from training import jobs, sweeps
 import lessons
-from cli.args import add_spec_arguments, cache_dir_of, json_or_text, note, spec_from_args
+from cli.args import add_spec_arguments, cache_dir_of, json_or_text, note, positive_int, spec_from_args
 from training.presets import SWEEPS, get_sweep
 from runspec import SpecError
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
-    run_id = jobs.launch(spec, cache_dir_of(args), slots=args.slots)
-    print(run_id)
-    note(f"{run_id}: {jobs.job_status(run_id, cache_dir_of(args))['state']} ({spec.name or 'custom spec'})")
+    launched = jobs.start(spec, cache_dir_of(args), slots=args.slots)
+    print(launched.run_id)
+    state = jobs.job_status(launched.run_id, cache_dir_of(args))["state"]
+    if launched.started:
+        note(f"{launched.run_id}: {state} ({spec.name or 'custom spec'}); {_queue_line(cache_dir_of(args))}")
+    else:
+        note(f"{launched.run_id}: not started again: {launched.note} ({state})")
     return 0
+
+
+def _queue_line(cache_dir) -> str:
+    info = jobs.queue_info(cache_dir)
+    return (f"queue: {info['waiting']} waiting of at most {info['max_queued']} ($REGLAB_MAX_QUEUED), "
+            f"{info['slots']} slots ($REGLAB_SLOTS)")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -71,13 +81,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(_status_line(row))
     if not rows:
         print(f"no runs in {cache_dir}")
+    note(_queue_line(cache_dir))
     return 0
 
 
 def _all_runs(cache_dir) -> list[dict]:
     from cache import store
 
-    frame, _ = store.list_runs([cache_dir])
+    frame, problems = store.list_runs([cache_dir])
+    for problem in problems:
+        note(f"unreadable: {problem}")
     return frame.to_dict("records")
 
 
@@ -130,22 +143,24 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
-    code = jobs.run_job(args.run_id, cache_dir_of(args), args.slots or jobs.default_slots())
-    postprocess_finished(store.run_folder(cache_dir_of(args), args.run_id))
-    return code
+    """A job started by hand (jobs are launched as `python -m training.job_process`)."""
+    from training import job_process
+
+    slots = jobs.resolve_slots(args.slots)
+    return job_process.main([args.run_id, "--cache-dir", str(cache_dir_of(args).resolve()), "--slots", str(slots)])
 
 
 def postprocess_finished(folder) -> None:
     """A finished run of a lesson gets the tables its lesson sections need (sub-network scores,
-    decompositions) as the job ends, so no command-line step is left to the user. A failure
-    here is noted in the job's log and status; the trained run itself stays finished."""
+    decompositions), so no command-line step is left to the user. A failure here is noted in
+    status.json; the trained run itself stays finished."""
     try:
         status = store.read_status(folder)
         if status["state"] != "finished" or status.get("postprocessed"):
             return
         lessons.postprocess_run(folder, store.read_spec(folder))
         store.write_status(folder, postprocessed=True)
-    except Exception as err:   # never turn a finished training run into a failed job
+    except Exception as err:   # never turn a finished training run into a failed one
         note(f"{folder.name}: post-processing failed: {err}")
         store.write_status(folder, postprocess_error=str(err))
 
@@ -191,4 +206,5 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _slots(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--slots", type=int, help="jobs that may train at once (default: $REGLAB_SLOTS or cores)")
+    parser.add_argument("--slots", type=positive_int, help="jobs that may train at once (default and most: "
+                                                           "$REGLAB_SLOTS or the number of cores)")

@@ -92,8 +92,22 @@ def _add_subnetworks(sub) -> None:
     parser.set_defaults(func=cmd_subnetworks)
 
 
+def cmd_postprocess(args: argparse.Namespace) -> int:
+    from cli.jobs import postprocess_finished
+
+    folder = store.find_run([cache_dir_of(args)], args.run_id)
+    postprocess_finished(folder)
+    status = store.read_status(folder)
+    print(f"{args.run_id}: " + ("post-processed" if status.get("postprocessed") else
+                                f"not post-processed ({status.get('postprocess_error') or status['state']})"))
+    return 0 if status.get("postprocessed") or status["state"] != "finished" else 1
+
+
 def register(sub) -> None:
-    """precompute, check-demo, predictions, subnetworks."""
+    """precompute, check-demo, postprocess, predictions, subnetworks."""
+    post = sub.add_parser("postprocess", help="give a finished run what its lesson needs (jobs do this as they end)")
+    post.add_argument("run_id")
+    post.set_defaults(func=cmd_postprocess)
     pre = sub.add_parser("precompute", help="build the demo cache (cache/demo) from every preset and sweep")
     pre.add_argument("--only", nargs="+", metavar="NAME", help="only these presets/sweeps")
     pre.add_argument("--prune", action="store_true", help="delete demo runs no preset or sweep asks for")

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
 
+from runspec import bounds
 from runspec.datasets import DATASET_NAMES
 
 # Bump when a default changes meaning: every run id changes with it.
@@ -42,13 +43,13 @@ class _Frozen(BaseModel):
 
 class DataSpec(_Frozen):
     name: str = "fashion-mnist"
-    n_train: int | None = Field(default=None, ge=1, description="training subset size; None = all")
-    n_test: int | None = Field(default=None, ge=1, description="test subset size; None = all")
+    n_train: int | None = Field(default=None, ge=1, le=bounds.MAX_EXAMPLES, description="training subset size; None = all")
+    n_test: int | None = Field(default=None, ge=1, le=bounds.MAX_EXAMPLES, description="test subset size; None = all")
     label_noise: float = Field(default=0.0, ge=0.0, le=1.0, description="fraction of training labels replaced at random")
     normalize: Literal["none", "unit", "standardize"] = "unit"
     resample_seed: int = Field(default=0, ge=0, description="seeds subset sampling and label noise")
     degree: int = Field(default=20, ge=0, le=30, description="polynomial: highest power of x in the features")
-    n_features: int = Field(default=200, ge=1, description="linear-highdim: input dimension")
+    n_features: int = Field(default=200, ge=1, le=bounds.MAX_FEATURES, description="linear-highdim: input dimension")
     noise_std: float | None = Field(default=None, ge=0.0, description="synthetic problems: noise; None = the textbook's")
     data_dir: str | None = Field(default=None, description="where to look for the dataset first")
 
@@ -81,6 +82,13 @@ class ModelSpec(_Frozen):
         bad = [w for w in widths if w < 1]
         if bad:
             raise ValueError(f"every hidden width must be >= 1, got {list(widths)}")
+        if len(widths) > bounds.MAX_HIDDEN_LAYERS:
+            raise ValueError(f"{len(widths)} hidden layers is over the limit of {bounds.MAX_HIDDEN_LAYERS} "
+                             f"(runspec.bounds.MAX_HIDDEN_LAYERS)")
+        wide = [w for w in widths if w > bounds.MAX_WIDTH]
+        if wide:
+            raise ValueError(f"width {wide[0]:,} is over the limit of {bounds.MAX_WIDTH:,} units per layer "
+                             f"(runspec.bounds.MAX_WIDTH)")
         return widths
 
     @field_validator("dropout")
@@ -151,10 +159,10 @@ class OptimSpec(_Frozen):
 class ProbeSpec(_Frozen):
     activations: bool = True
     weights: bool = True
-    probe_batch: int = Field(default=512, ge=2, description="fixed examples the activation probes see")
+    probe_batch: int = Field(default=512, ge=2, le=bounds.MAX_PROBE_BATCH, description="fixed examples the activation probes see")
     tracked_units: int = Field(default=5, ge=0, description="units per layer whose 15/50/85th percentiles are kept")
     histogram_bins: int = Field(default=30, ge=2, le=200)
-    eval_max: int = Field(default=10_000, ge=1, description="cap on examples per split when scoring at probe time")
+    eval_max: int = Field(default=10_000, ge=1, le=bounds.MAX_EXAMPLES, description="cap on examples per split when scoring at probe time")
     ics: bool = Field(default=False, description="Santurkar et al.'s internal covariate shift per layer")
     smoothness: bool = Field(default=False, description="loss landscape along the gradient")
 
@@ -200,7 +208,7 @@ class RunSpec(_Frozen):
     optim: OptimSpec = OptimSpec()
     loss: Loss = "cross-entropy"
     epochs: int = Field(default=10, ge=1, le=100_000)
-    batch_size: int = Field(default=256, ge=1)
+    batch_size: int = Field(default=256, ge=1, le=bounds.MAX_EXAMPLES)
     seed: int = Field(default=0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     probe_every: int = Field(default=50, ge=1, description="steps between probes (also at step 0 and every epoch end)")
@@ -233,6 +241,11 @@ class RunSpec(_Frozen):
             raise ValueError(f"optim.name: 'lstsq' solves a linear model, or an mlp with one hidden layer and "
                              f"no BN/dropout (random features), under mse in closed form; got model.kind="
                              f"{m.kind!r}, widths={list(m.widths)}, batchnorm={m.batchnorm!r}, loss={self.loss!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _within_bounds(self) -> "RunSpec":
+        bounds.check_bounds(self)   # sizes and steps a teaching machine can hold (runspec/bounds.py)
         return self
 
     def to_json(self) -> str:
@@ -318,11 +331,12 @@ def load_spec_json(text: str) -> RunSpec:
 def format_validation_error(err: ValidationError) -> str:
     lines = []
     for item in err.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "spec"
+        field = ".".join(str(part) for part in item["loc"])
         value = item.get("input")
         shown = "" if isinstance(value, dict) else f" (got {value!r})"
         message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{field}: {message}{shown}")
+        # a whole-spec check names its own field(s) first, e.g. "epochs: ... steps is over the limit"
+        lines.append(f"{field}: {message}{shown}" if field else message)
     return "invalid spec:\n  " + "\n  ".join(lines)
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import os
-import sys
 import tomllib
-import warnings
 from pathlib import Path
 
 import numpy as np

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from analysis import bias_variance_runs as bvr
 from training import presets

@@ -23,10 +23,16 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 CHART = "vega_lite_chart"
 
 
-def open_runs_page(monkeypatch, demo: Path, mine: Path, read_only: bool = False) -> AppTest:
+def open_runs_page(monkeypatch, demo: Path, mine: Path, read_only: bool = False, owner: bool = True) -> AppTest:
+    """The Runs page; in owner mode by default (it manages runs this test made by hand),
+    tests/test_hardening_app.py covers the other one."""
     monkeypatch.setenv("REGLAB_DEMO_DIR", str(demo))
     monkeypatch.setenv("REGLAB_CACHE_DIR", str(mine))
     monkeypatch.setenv("REGLAB_SLOTS", "1")
+    if owner:
+        monkeypatch.setenv("REGLAB_OWNER", "1")
+    else:
+        monkeypatch.delenv("REGLAB_OWNER", raising=False)
     if read_only:
         monkeypatch.setenv("REGLAB_READ_ONLY", "1")
     else:

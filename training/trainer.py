@@ -117,8 +117,9 @@ class Trainer:
         })
 
     def restore(self) -> bool:
-        """Continue from the last epoch checkpoint; rows logged after it are dropped."""
-        ckpt = store.load_checkpoint(self.folder, "last")
+        """Continue from the final checkpoint (a kill after it, before the status said
+        finished) or else the last epoch's; rows logged after it are dropped."""
+        ckpt = store.load_checkpoint(self.folder, "final") or store.load_checkpoint(self.folder, "last")
         if ckpt is None:
             self.writer.truncate_after(-1)
             return False
@@ -130,7 +131,7 @@ class Trainer:
         self.state = TrainState(step=ckpt["step"], epoch=ckpt["epoch"], elapsed_before=ckpt["elapsed"])
         self.writer.truncate_after(self.state.step)
         if self.state.epoch >= self.spec.epochs:   # killed while writing the final rows: run() writes them again
-            self.writer.conn.execute("DELETE FROM scalars WHERE kind = 'final'")
+            self.writer.delete_rows("scalars", "kind = 'final'")
         return True
 
     def elapsed(self) -> float:
@@ -138,6 +139,8 @@ class Trainer:
 
     # ------------------------------------------------------------ the loop
     def run(self) -> dict:
+        if self.state.epoch >= self.spec.epochs:    # restored after the last epoch: no training left
+            return self.finish()
         if self.spec.optim.name == "lstsq":
             return self.run_closed_form()
         if self.state.step == 0:
@@ -148,9 +151,13 @@ class Trainer:
                 return {"state": "cancelled"}
             self.state.epoch += 1
             self.end_of_epoch()
+        return self.finish()
+
+    def finish(self) -> dict:
+        """Final scores, then the final checkpoint; last.pt stays until the status says
+        finished (the runner removes it), so no moment exists with neither."""
         final = self.final_metrics()
         self.checkpoint("final")
-        (self.folder / "checkpoints" / "last.pt").unlink(missing_ok=True)  # resume needs it no more
         self.writer.close()
         return {"state": "finished", "final": final}
 
@@ -167,11 +174,7 @@ class Trainer:
         self.log_running_loss(evaluate(self.model, x, y, self.spec.loss, self.data.task)["loss"])
         self.state.epoch = self.spec.epochs
         self.end_of_epoch()
-        final = self.final_metrics()
-        self.checkpoint("final")
-        (self.folder / "checkpoints" / "last.pt").unlink(missing_ok=True)
-        self.writer.close()
-        return {"state": "finished", "final": final}
+        return self.finish()
 
     def train_epoch(self) -> bool:
         spec, members = self.spec, self.spec.ensemble
@@ -295,7 +298,10 @@ class Heartbeat:
 
     def _beat(self) -> None:
         while not self._stop.wait(self.every_s):
-            store.write_status(self.folder, heartbeat=time.time())
+            try:
+                store.write_status(self.folder, heartbeat=time.time())
+            except (OSError, store.StoreError):
+                pass   # a full disk: the training loop's own writes fail and record it
 
     def __enter__(self) -> "Heartbeat":
         self._thread.start()

@@ -17,7 +17,7 @@ import streamlit as st
 from cache import store
 from ui.data import all_runs
 from ui.messages import diverged_run
-from ui.sources import is_user_run, read_only, runs_page_dirs, user_dir
+from ui.sources import allowed, is_user_run, may_manage, read_only, runs_page_dirs, session_owner, user_dir
 
 ACTIVE = ("queued", "running")
 RESUMABLE = ("interrupted", "cancelled", "failed")
@@ -35,9 +35,19 @@ def _progress_text(run) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def _fresh_status(folder: Path) -> dict | None:
+    """The status now (not as it was drawn): callbacks decide on what is true when clicked."""
+    try:
+        return store.read_status(Path(folder))
+    except (store.StoreError, OSError):
+        return None
+
+
 def _cancel(run_id: str, folder: Path) -> None:
     from training import jobs
 
+    if not allowed("cancel", _fresh_status(folder)):
+        return
     try:
         status = jobs.cancel(run_id, cache_dir=folder.parent, wait_s=3.0)
         st.toast(f"{run_id}: {status['state']}")
@@ -56,14 +66,30 @@ def live_panel() -> None:
         bar.progress(float(run.status.get("progress") or 0.0), text=_progress_text(run))
         if run.spec.is_custom:   # its pid is the user's own process: only their loop may stop it
             button.caption("from your own loop")
-        elif not read_only() and is_user_run(run.folder):
+        elif is_user_run(run.folder) and may_manage(run.status):
             button.button("Cancel", key=f"cancel-{run.run_id}", icon=":material/stop_circle:",
                           on_click=_cancel, args=(run.run_id, run.folder))
+        elif not read_only():
+            button.caption("launched elsewhere")
+    queue_caption()
     now = set(active["run_id"]) if not active.empty else set()
     before = st.session_state.get(ACTIVE_KEY, set())
     st.session_state[ACTIVE_KEY] = now
     if before - now:   # a job ended: refresh the table and charts, not just this panel
         st.rerun(scope="app")
+
+
+def queue_caption() -> None:
+    """The queue of the user's cache: jobs waiting for a slot, the cap, the slots."""
+    from training import jobs
+
+    try:
+        info = jobs.queue_info(user_dir())
+    except (store.StoreError, OSError) as err:
+        st.caption(f"Queue: unknown ({err})")
+        return
+    st.caption(f"Queue: {info['waiting']} of at most {info['max_queued']} jobs waiting for a slot "
+               f"(REGLAB_MAX_QUEUED) · {info['slots']} slots (REGLAB_SLOTS)")
 
 
 def render_live(runs: pd.DataFrame) -> None:
@@ -98,19 +124,32 @@ def _spec_json(spec) -> str:
     return json.dumps(json.loads(spec.to_json()), indent=2)
 
 
-def _delete(folder: Path) -> None:
+def _delete(folder: Path, quiet: bool = False) -> bool:
+    folder = Path(folder)
     if not is_user_run(folder):   # the demo cache is never deleted from the app
         st.toast("Only runs in your own cache can be deleted.")
-        return
-    shutil.rmtree(folder, ignore_errors=True)
-    st.toast(f"Deleted {folder.name}")
+        return False
+    if not allowed("delete", _fresh_status(folder)):
+        return False
+    if store.writer_active(folder):
+        st.toast(f"{folder.name} is queued or running; cancel it first.")
+        return False
+    if folder.is_symlink():
+        folder.unlink()
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+    if not quiet:
+        st.toast(f"Deleted {folder.name}")
+    return True
 
 
 def _resume(run_id: str, folder: Path) -> None:
     from training import jobs
 
+    if not allowed("resume", _fresh_status(folder)):
+        return
     try:
-        jobs.resume(run_id, cache_dir=folder.parent)
+        jobs.resume(run_id, cache_dir=folder.parent, owner=session_owner())
         st.toast(f"Resumed {run_id}")
     except store.StoreError as err:
         st.toast(f"Cannot resume {run_id}: {err}")
@@ -136,6 +175,10 @@ def render_manage(runs: pd.DataFrame) -> None:
         st.caption(":lock: Read-only: resume and delete are off.")
         return
     mine = is_user_run(run.folder)
+    if mine and not may_manage(run.status):
+        st.caption(":lock: Launched by another session or from the command line: only its owner (or an app "
+                   "started in owner mode, REGLAB_OWNER=1) can resume or delete it.")
+        mine = False
     if mine and run.state in RESUMABLE and not run.spec.is_custom:
         resume_col.button("Resume", key="resume", icon=":material/play_arrow:", on_click=_resume,
                           args=(run.run_id, run.folder))
@@ -143,7 +186,7 @@ def render_manage(runs: pd.DataFrame) -> None:
         sure = delete_col.checkbox("I want to delete this run", key=f"delete-sure-{run.run_id}")
         delete_col.button("Delete", key="delete", icon=":material/delete:", disabled=not sure,
                           on_click=_delete, args=(run.folder,))
-    elif not mine:
+    elif not is_user_run(run.folder):
         st.caption("Demo runs are read-only; copy the spec to train your own.")
     with st.expander("status.json"):
         st.json({**run.status, "age_s": round(time.time() - (run.status.get("heartbeat") or time.time()), 1)})
@@ -152,14 +195,19 @@ def render_manage(runs: pd.DataFrame) -> None:
 # ---------------------------------------------------------------- folders the store cannot read
 
 def unreadable_user_folders(every_copy: pd.DataFrame) -> list[Path]:
-    """Folders in my cache that are not in the listing: the store refused them."""
-    listed = {Path(folder).resolve() for folder in every_copy["folder"]} if not every_copy.empty else set()
-    return [f for f in store.iter_run_folders(user_dir()) if f.resolve() not in listed]
+    """Folders in my cache that are not in the listing (the store refused them), and
+    half-made ones left by a creation that failed."""
+    listed = {Path(folder) for folder in every_copy["folder"]} if not every_copy.empty else set()
+    refused = [f for f in store.iter_run_folders(user_dir()) if f not in listed]
+    return refused + store.partial_folders(user_dir())
 
 
 def _delete_all(folders: list[Path]) -> None:
-    for folder in folders:
-        _delete(folder)
+    """Unreadable folders have no owner the app can check: owner mode only."""
+    if not allowed("delete unreadable folders", None):
+        return
+    deleted = sum(_delete(folder, quiet=True) for folder in folders)
+    st.toast(f"Deleted {deleted} unreadable folder(s)")
 
 
 def render_problems(problems: list[str], every_copy: pd.DataFrame) -> None:
@@ -170,7 +218,7 @@ def render_problems(problems: list[str], every_copy: pd.DataFrame) -> None:
         for problem in problems:
             st.markdown(f"- `{problem}`")
         broken = unreadable_user_folders(every_copy)
-        if broken and not read_only():
+        if broken and may_manage(None):
             sure = st.checkbox(f"Delete the {len(broken)} unreadable folder(s) in my cache", key="delete-broken-sure")
             st.button("Delete unreadable", key="delete-broken", icon=":material/delete_sweep:", disabled=not sure,
                       on_click=_delete_all, args=(broken,))

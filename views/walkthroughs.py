@@ -36,7 +36,8 @@ def current_position(lessons: list[Lesson]) -> tuple[Lesson, int]:
         st.warning(f"There is no lesson {wanted!r}; showing *{lessons[0].title}*.", icon=":material/help:")
         lesson = lessons[0]
     raw_step = st.query_params.get("step", "1")
-    step = int(raw_step) if raw_step.isdigit() else 1
+    # isdigit() alone accepts '²' and other digits int() refuses; a URL step is ASCII
+    step = int(raw_step) if raw_step.isascii() and raw_step.isdigit() else 1
     if not 1 <= step <= len(lesson.steps):
         st.warning(f"*{lesson.title}* has steps 1 to {len(lesson.steps)}; {raw_step!r} is not one of them.",
                    icon=":material/help:")
