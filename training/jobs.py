@@ -132,6 +132,10 @@ def cancel(run_id: str, cache_dir: Path | str | None = None, wait_s: float = 10.
     status = store.read_status(folder)
     if status["state"] not in ACTIVE_STATES and not _live_pid(status):
         raise JobError(f"run {run_id} is not running (it is {status['state']}); nothing to cancel")
+    from training import ray_backend   # imports no ray
+
+    if ray_backend.is_ray_placeholder(status):   # trained on a Ray cluster: its driver stops it
+        return ray_backend.request_cancel(folder, wait_s)
     pid = status.get("pid")
     if pid and store.process_alive(pid):
         try:
