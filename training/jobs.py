@@ -220,20 +220,22 @@ def run_job(run_id: str, cache_dir: Path | str, slots: int) -> int:
             store.write_status(folder, state="cancelled", pid=None, finished=time.time(),
                                reason="cancelled while queued")
             return 0
-        return _train(folder, slots, stop)
+        return _train(folder, slots, stop, slot)
 
 
 def _log(text: str) -> None:
     print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {text}", flush=True)   # stdout is the folder's job.log
 
 
-def _train(folder: Path, slots: int, stop: threading.Event) -> int:
+def _train(folder: Path, slots: int, stop: threading.Event, slot: int = 0) -> int:
     import torch
 
     from training.runner import execute
+    from training.trainer import use_gpu_of_slot
 
-    # share the cores between the slots instead of every job using all of them
+    # share the cores between the slots instead of every job using all of them, and the GPUs
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // slots))
+    use_gpu_of_slot(slot)
     # restore() continues from checkpoints/last.pt, or clears rows a killed first attempt left
     status = execute(store.read_spec(folder), folder, resume=True, should_stop=stop.is_set)
     _log(f"job {folder.name}: {status['state']}" + (f" ({status['error']})" if status.get("error") else ""))

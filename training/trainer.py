@@ -42,6 +42,19 @@ def select_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def gpu_of_slot(slot: int, gpus: int) -> int | None:
+    """Job slot i trains on GPU i mod n where several are present; None leaves torch's default."""
+    return slot % gpus if gpus > 1 else None
+
+
+def use_gpu_of_slot(slot: int) -> None:
+    """Make the slot's GPU the current one, which device 'cuda' (and 'auto') then means."""
+    if torch.cuda.is_available():
+        index = gpu_of_slot(slot, torch.cuda.device_count())
+        if index is not None:
+            torch.cuda.set_device(index)
+
+
 def member_seeds(spec: RunSpec) -> list[int]:
     """Member k's init and batch-order seed; a single run with seed + k reproduces member k."""
     if spec.ensemble_init == "same":
