@@ -25,7 +25,8 @@ from typing import Callable
 
 from cache import store, transfer
 from runspec import RunSpec
-from training.ray_worker import FINISHED_STATES as DONE_STATES, StatusBoard, train_task
+from training.ray_board import StatusBoard
+from training.ray_worker import FINISHED_STATES as DONE_STATES, train_task
 
 INSTALL_HINT = "pip install -r requirements-ray.txt"
 POLL_S = 0.5
@@ -122,6 +123,7 @@ class _Driver:
         self.results: dict[str, dict] = {}
         self.stopping = 0
         self.board = None
+        self.train = ray.remote(train_task)    # exported to the cluster once per driver
 
     def run(self, runs: list[RayRun], on_update) -> dict[str, dict]:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -167,7 +169,7 @@ class _Driver:
         store.write_status(task.folder, state="queued", backend="ray", pid=os.getpid(), ray_driver=os.getpid(),
                            heartbeat=now, queued_at=now, error=None, reason=None, cancel_requested=None,
                            worker_pid=None, **({"sweep": task.run.sweep} if task.run.sweep else {}))
-        remote = self.ray.remote(train_task).options(
+        remote = self.train.options(
             num_cpus=self.cpus, num_gpus=1 if spec.device == "cuda" else 0, max_retries=0,
             name=f"reglab-{spec.run_id}")
         task.ref = remote.remote(spec.to_json(), seed, self.board, self.cpus, self.snapshot_every_s, task.run.finish)
@@ -177,7 +179,9 @@ class _Driver:
     # ------------------------------------------------------------ watching
     def _poll(self, on_update) -> None:
         by_ref = {task.ref: run_id for run_id, task in self.tasks.items()}
-        ready, _ = self.ray.wait(list(by_ref), num_returns=len(by_ref), timeout=POLL_S)
+        ready, _ = self.ray.wait(list(by_ref), num_returns=1, timeout=POLL_S)
+        if ready:   # every task that has ended by now, not only the first
+            ready, _ = self.ray.wait(list(by_ref), num_returns=len(by_ref), timeout=0)
         self._mirror()
         self._handle_cancels()
         for ref in ready:

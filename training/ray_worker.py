@@ -3,8 +3,8 @@
 The task trains into a temporary folder on its worker's local disk (SQLite's WAL needs a
 local filesystem), reports to the board about once a second (its status.json, and every
 `snapshot_every_s` a consistent copy of the run as of its last epoch checkpoint), and
-returns the whole folder, packed, when training ends. The board is a small actor that
-holds the latest report of each run for the driver and carries cancel requests back.
+returns the whole folder, packed, when training ends. The board it reports to
+(training/ray_board.py) carries cancel requests back.
 
 Nothing here imports ray: the driver (training/ray_backend.py) wraps these with ray.remote.
 """
@@ -24,31 +24,6 @@ from cache import store, transfer
 WORKDIR_ENV = "REGLAB_RAY_WORKDIR"   # where workers train (default: the node's temp folder)
 REPORT_EVERY_S = 1.0
 FINISHED_STATES = ("finished", "diverged")
-
-
-class StatusBoard:
-    """Latest status (and snapshot) per run id, from the workers; cancel requests, to them."""
-
-    def __init__(self):
-        self.statuses: dict[str, dict] = {}
-        self.snapshots: dict[str, bytes] = {}
-        self.stops: set[str] = set()
-
-    def report(self, run_id: str, status: dict, snapshot: bytes | None = None) -> bool:
-        """A worker's report; the answer says whether the run should stop."""
-        self.statuses[run_id] = status
-        if snapshot is not None:
-            self.snapshots[run_id] = snapshot
-        return run_id in self.stops
-
-    def take(self) -> dict:
-        """Everything reported since the last take, for the driver to mirror."""
-        taken = {"statuses": self.statuses, "snapshots": self.snapshots}
-        self.statuses, self.snapshots = {}, {}
-        return taken
-
-    def stop(self, run_id: str) -> None:
-        self.stops.add(run_id)
 
 
 class Reporter:
