@@ -5,10 +5,11 @@ One SGD step (forward, cross-entropy, backward, update) of the lessons' width-sw
   (a) baddbmm: the lab's MLP with members = K (BatchedLinear: torch.baddbmm / torch.bmm);
   (b) einsum: the same model with BatchedLinear computed as einsum('kbi,koi->kbo') + bias;
   (c) vmap: the same model with BatchedLinear computed as torch.func.vmap(F.linear);
+  (d) bmm-wx: the same model with BatchedLinear computed as bmm(W, x^T)^T + bias;
   (s) sequential: K models with members = 1, stepped one after another (what K runs do).
 Timings are wall and CPU seconds per step (CPU: this process's threads; steadier on a
 shared machine, and what the CPU goals use): the median over `--repeats` rounds, each round
-running every variant once in turn (a, b, c, s, a, b, c, s, ...).
+running every variant once in turn (a, b, c, d, s, a, b, c, d, s, ...).
 Every variant starts from the same weights and must give the same loss (to 1e-5).
 `python -m bench.bench_batched [--members 8 64] [--widths 8 64 256 1024] [--device cuda]`.
 """
@@ -41,7 +42,13 @@ def _vmap(self: BatchedLinear, x: torch.Tensor) -> torch.Tensor:
     return torch.func.vmap(F.linear)(x, self.weight, self.bias[:, 0])
 
 
-FORWARDS = {"baddbmm": BatchedLinear.forward, "einsum": _einsum, "vmap": _vmap}
+def _bmm_wx(self: BatchedLinear, x: torch.Tensor) -> torch.Tensor:
+    """(W x^T)^T: the weight's gradient comes out in the weight's own [K, out, in] layout."""
+    out = torch.bmm(self.weight, x.transpose(1, 2)).transpose(1, 2)
+    return out if self.bias is None else out + self.bias
+
+
+FORWARDS = {"baddbmm": BatchedLinear.forward, "einsum": _einsum, "vmap": _vmap, "bmm-wx": _bmm_wx}
 
 
 @contextmanager
@@ -106,9 +113,10 @@ def time_steps(step, steps: int, device: torch.device) -> tuple[float, float, fl
     return (time.perf_counter() - start) / steps, (time.process_time() - cpu) / steps, float(loss)
 
 
-def measure(members: int, width: int, steps: int, repeats: int, device: torch.device) -> dict:
+def measure(members: int, width: int, steps: int, repeats: int, device: torch.device,
+            variants: list[str] | None = None) -> dict:
     """Median seconds per step of every variant, alternated round by round."""
-    names = (*FORWARDS, "sequential")
+    names = (*(variants or FORWARDS), "sequential")
     wall: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
     losses: dict[str, float] = {}
@@ -130,15 +138,16 @@ def measure(members: int, width: int, steps: int, repeats: int, device: torch.de
 
 def run(args: argparse.Namespace) -> dict:
     device = torch.device(args.device)
-    cases = [measure(k, w, args.steps, args.repeats, device) for k in args.members for w in args.widths]
+    variants = ["baddbmm", *(v for v in args.variants if v != "baddbmm")]
+    cases = [measure(k, w, args.steps, args.repeats, device, variants) for k in args.members for w in args.widths]
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     ratios, goals = {}, {}
     for case in cases:
         t = case["seconds_per_step"] if device.type == "cuda" else case["cpu_seconds_per_step"]
         label = f"K={case['members']} width={case['width']}"
         ratios[f"{label}: sequential / baddbmm"] = t["sequential"] / t["baddbmm"]
-        ratios[f"{label}: einsum / baddbmm"] = t["einsum"] / t["baddbmm"]
-        ratios[f"{label}: vmap / baddbmm"] = t["vmap"] / t["baddbmm"]
+        for variant in variants[1:]:
+            ratios[f"{label}: {variant} / baddbmm"] = t[variant] / t["baddbmm"]
         goals[f"{label}: same loss in every variant (1e-5)"] = case["loss_spread"] < 1e-5
         if device.type == "cpu":
             goals[f"{label}: baddbmm no slower than sequential (CPU s)"] = t["baddbmm"] <= t["sequential"]
@@ -170,6 +179,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                ("--members", {"type": int, "nargs": "+", "default": [8, 64], "help": "K values (default 8 64)"}),
                ("--widths", {"type": int, "nargs": "+", "default": [8, 32, 128, 512, 1024],
                              "help": "hidden widths (default 8 32 128 512 1024)"}),
+               ("--variants", {"nargs": "+", "choices": list(FORWARDS), "default": list(FORWARDS),
+                               "help": "batched variants besides sequential (default all)"}),
                ("--steps", {"type": int, "default": 10, "help": "timed steps per round (default 10)"}),
                ("--repeats", {"type": int, "default": 5, "help": "alternated rounds (default 5)"})]
     for flag, kwargs in options:
