@@ -36,7 +36,7 @@ HEARTBEAT_EVERY_S = 5.0
 ACTIVE_STATES = ("queued", "running")   # as in training/jobs.py, which imports this module (not back)
 MIRRORED = ("state", "step", "total_steps", "epoch", "progress", "elapsed", "eta", "started", "node")
 # what the repo ships to an existing cluster as the tasks' working directory
-CODE_EXCLUDES = [".git", ".venv", "cache/demo", "cache/runs", "bench/results", "**/__pycache__"]
+CODE_EXCLUDES = [".git", ".venv", "cache/demo", "cache/runs", "bench/results", "test-artifacts", ".pytest_cache", "**/__pycache__"]
 
 
 class RayUnavailable(store.StoreError):
