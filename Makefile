@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 
 # make app binds this machine only; make app-room serves the network (a classroom).
 ADDRESS ?= 127.0.0.1
@@ -12,7 +13,7 @@ OWNER = $(if $(filter 127.0.0.1 localhost ::1,$(ADDRESS)),-- --owner,)
 STREAMLIT = $(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false \
 	--server.port $(PORT)
 
-.PHONY: app app-room test bench demo clean-runs
+.PHONY: app app-room test bench demo ray clean-runs
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,14 @@ $(STAMP): requirements.txt
 ## make app: set up .venv and open the lab on this machine only (127.0.0.1), in owner
 ## mode: the app may cancel and delete every run in your cache, CLI-launched ones too
 ## (make app ADDRESS=0.0.0.0 serves the network, and then without owner mode)
+$(RAY_STAMP): requirements-ray.txt $(STAMP)
+	$(PY) -m pip install --quiet -r requirements-ray.txt
+	touch $(RAY_STAMP)
+
+## make ray: add the optional Ray backend (requirements-ray.txt) to .venv
+ray: $(RAY_STAMP)
+
+## make app: set up .venv and open the lab on the demo caches
 app: $(STAMP)
 	$(STREAMLIT) --server.address $(ADDRESS) $(OWNER)
 

@@ -12,6 +12,8 @@ from cache import store
 from training import jobs, sweeps
 import lessons
 from cli.args import add_spec_arguments, cache_dir_of, json_or_text, note, positive_int, spec_from_args
+from cli import cluster
+
 from training.presets import SWEEPS, get_sweep
 from runspec import SpecError
 
@@ -43,11 +45,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     cache_dir = cache_dir_of(args)
     if args.sweep:
         overrides = sweeps.parse_assignments(args.set or [], json_or_text)
+        if args.backend == "ray":
+            return cluster.sweep_on_ray(sweeps.named_sweep_specs(get_sweep(args.sweep), overrides), args.sweep,
+                                        cache_dir, args)
         run_ids = sweeps.launch_named_sweep(get_sweep(args.sweep), cache_dir, args.slots, overrides)
     else:
         base = spec_from_args(args)
-        run_ids = sweeps.launch_sweep(base, _points(args), args.name or f"{base.name or 'custom'}-sweep",
-                                      cache_dir, args.slots)
+        name = args.name or f"{base.name or 'custom'}-sweep"
+        if args.backend == "ray":
+            return cluster.sweep_on_ray(sweeps.sweep_specs(base, _points(args), name), name, cache_dir, args)
+        run_ids = sweeps.launch_sweep(base, _points(args), name, cache_dir, args.slots)
     print("\n".join(run_ids))
     note(f"{len(run_ids)} runs launched or already there; watch them with: "
           f"python -m training wait {' '.join(run_ids)}")
@@ -181,6 +188,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sweep.add_argument("--seed", type=int, default=0, help="random search seed")
     sweep.add_argument("--name", help="the sweep's name (default: '<preset>-sweep')")
     _slots(sweep)
+    cluster.add_backend_arguments(sweep, "detached jobs on this machine's slots, returning at once")
     sweep.set_defaults(func=cmd_sweep)
     status = sub.add_parser("status", help="state, progress, pid and ETA of runs")
     status.add_argument("run_ids", nargs="*", metavar="RUN_ID")

@@ -11,6 +11,7 @@ import pandas as pd
 import lessons
 from analysis import dropout as dp
 from cache import store
+from cli import cluster
 from cli.args import cache_dir_of
 from postprocess import precompute as demo
 from postprocess.predictions import store_predictions
@@ -19,6 +20,8 @@ from postprocess.subnetworks import evaluate_subnetworks
 
 def cmd_precompute(args: argparse.Namespace) -> int:
     keep = {run.spec.run_id for run in lessons.demo_runs()} if args.prune else None
+    if args.backend == "ray":
+        return cluster.precompute_on_ray(lessons.demo_runs(args.only), args, keep)
     summary = demo.precompute(lessons.demo_runs(args.only), args.cache_dir, keep_ids=keep, workers=args.workers)
     print(json.dumps(summary, indent=1))
     return 0
@@ -113,6 +116,7 @@ def register(sub) -> None:
     pre.add_argument("--prune", action="store_true", help="delete demo runs no preset or sweep asks for")
     pre.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                      help="runs trained side by side, one torch thread each (default: the number of cores)")
+    cluster.add_backend_arguments(pre, "--workers processes on this machine")
     pre.set_defaults(func=cmd_precompute)
     check = sub.add_parser("check-demo", help="say what in the demo cache is missing or stale")
     check.set_defaults(func=cmd_check_demo)

@@ -75,6 +75,10 @@ def cancel(run_id: str, cache_dir: Path | str | None = None, wait_s: float = 10.
     folder = find(run_id, cache_dir)
     refuse_custom(store.read_spec(folder), run_id, "cancel")   # its pid is the user's own process
     status = _status_with_pid(folder)
+    from training import ray_backend   # imports no ray
+
+    if ray_backend.is_ray_placeholder(status):   # trained on a Ray cluster: its driver stops it
+        return ray_backend.request_cancel(folder, wait_s)
     pid = is_our_job(folder, status)
     if pid is None:
         return _cancel_without_job(run_id, folder, status)

@@ -25,6 +25,7 @@ from runspec import RunSpec
 
 PROBE_EVAL_EXAMPLES = 1000   # per split at probe steps; epoch ends use probes.eval_max
 STATUS_EVERY_S = 2.0
+NO_BAD_STEP = 2**62          # "no non-finite loss yet" in the device-side divergence flag
 
 
 class Diverged(Exception):
@@ -39,6 +40,19 @@ def select_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' was asked for but torch sees no GPU; use device 'auto' or 'cpu'")
     return torch.device(name)
+
+
+def gpu_of_slot(slot: int, gpus: int) -> int | None:
+    """Job slot i trains on GPU i mod n where several are present; None leaves torch's default."""
+    return slot % gpus if gpus > 1 else None
+
+
+def use_gpu_of_slot(slot: int) -> None:
+    """Make the slot's GPU the current one, which device 'cuda' (and 'auto') then means."""
+    if torch.cuda.is_available():
+        index = gpu_of_slot(slot, torch.cuda.device_count())
+        if index is not None:
+            torch.cuda.set_device(index)
 
 
 def member_seeds(spec: RunSpec) -> list[int]:
@@ -106,6 +120,10 @@ class Trainer:
         self.state = TrainState()
         self.writer = store.RunWriter(folder)
         self._last_status = 0.0
+        # the first update whose loss was not finite, and that loss, kept on the device so the
+        # per-step check does not wait for the GPU; read at the probe cadence (raise_if_diverged)
+        self._bad_step = torch.tensor(NO_BAD_STEP, device=self.device)
+        self._bad_value = torch.zeros((), device=self.device)
 
     # ------------------------------------------------------------ checkpoints
     def checkpoint(self, name: str = "last") -> None:
@@ -184,6 +202,7 @@ class Trainer:
         self.model.train()
         for b in range(self.steps_per_epoch):
             if self.should_stop():
+                self.raise_if_diverged()
                 self.writer.flush()
                 return False
             batch_idx = order[:, b * spec.batch_size:(b + 1) * spec.batch_size]  # [K, B]
@@ -196,26 +215,36 @@ class Trainer:
             total = losses.sum()
             self.optimizer.zero_grad(set_to_none=True)
             total.backward()
-            self.check_finite(total)
+            self.watch_finite(total.detach())
             self.optimizer.step()
             self.state.step += 1
             running += losses.detach() * batch_idx.shape[1]
             if is_probe:
+                self.raise_if_diverged()
                 self.probe(pre_update_weights=before)
             self.report_progress()
+        self.raise_if_diverged()
         self.log_running_loss(running / order.shape[1])
         return True
 
-    def check_finite(self, total: torch.Tensor) -> None:
-        value = total.item()
-        if not math.isfinite(value):
-            raise Diverged(self.state.step + 1, value)
+    def watch_finite(self, total: torch.Tensor) -> None:
+        """Record (on the device, no host sync) the first update step whose loss is not finite."""
+        candidate = torch.where(torch.isfinite(total), NO_BAD_STEP, self.state.step + 1)
+        self._bad_value = torch.where(candidate < self._bad_step, total, self._bad_value)
+        self._bad_step = torch.minimum(self._bad_step, candidate)
+
+    def raise_if_diverged(self) -> None:
+        """One sync, before anything is logged: rows never come from after the first bad step."""
+        step = int(self._bad_step)
+        if step != NO_BAD_STEP:
+            raise Diverged(step, float(self._bad_value))
 
     def pre_update_probes(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
         """Measurements that need the batch and the weights before this step's update."""
         if self.spec.probes.ics or self.spec.probes.smoothness:
             from training import landscape
 
+            self.raise_if_diverged()
             self.writer.log_many(landscape.measure(self.model, self.optimizer, xb, yb, self.spec,
                                                    self.data.task, self.state.step))
 
