@@ -148,3 +148,23 @@ def choices(frame: pd.DataFrame) -> dict[str, float]:
     """Each method's chosen knob value (the test error's row is the best possible, not a choice)."""
     picked = frame[frame["chosen"]]
     return dict(zip(picked["method"], picked["knob"]))
+
+
+def selection_story(frame: pd.DataFrame) -> str:
+    """The caption: what each method chose, and the test error (looked at once, afterwards)."""
+    knob, picked = str(frame["problem"].iloc[0]), choices(frame)
+    rows = frame.set_index(["method", "knob"])
+
+    def fmt(value: float) -> str:
+        return f"{value:g}"
+
+    test = rows.loc["test error"]["mean"]
+    parts = []
+    for method in [m for m in frame["method"].unique() if m != "test error"]:
+        value = picked[method]
+        spread = rows.loc[(method, value), "std"]
+        band = f" ± {spread:.2g} over folds" if spread > 0 else ""
+        parts.append(f"{method} picks {knob} {fmt(value)} (estimate {rows.loc[(method, value), 'mean']:.3g}{band}; "
+                     f"test error there {test.loc[value]:.3g})")
+    return (f"{'; '.join(parts)}. The test error, computed only after the choice, is lowest at {knob} "
+            f"{fmt(picked['test error'])} ({test.min():.3g}).")
