@@ -44,6 +44,8 @@ def project_modules() -> dict[str, Path]:
 def imports_of(path: Path, name: str, known: set[str]) -> set[str]:
     """Project modules `path` imports (resolved to the longest known module name)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    for guard in [n for n in ast.walk(tree) if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING"]:
+        guard.body = []   # imports for type checkers only: never run, so neither a dependency nor a circle
     targets = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
