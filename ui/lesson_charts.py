@@ -390,7 +390,7 @@ def deep_grad_norms(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = pd.concat([act.grad_norms(t).assign(net=label) for label, t in tables.items()], ignore_index=True)
     ratio = {net: g.iloc[0]["grad_norm"] / g.iloc[-2]["grad_norm"] for net, g in frame.groupby("net", sort=False)}
     caption = ("First layer's gradient norm over the last hidden layer's, at the first probe step: " +
-               ", ".join(f"{net} {r:.2g}" for net, r in ratio.items()) + ".")
+               "; ".join(f"{net}: {r:.2g}" for net, r in ratio.items()) + ".")
     return Shown(actc.grad_norm_chart(frame), frame, caption)
 
 
@@ -404,7 +404,7 @@ def deep_dead_units(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = pd.concat(rows, ignore_index=True)[["net", "layer", "measure", "fraction"]]
     mean = frame.groupby("net", sort=False)["fraction"].mean()
     caption = ("Mean over the hidden layers at the end: " +
-               ", ".join(f"{net} {v:.0%} {frame[frame['net'] == net]['measure'].iloc[0]}" for net, v in mean.items())
+               "; ".join(f"{net}: {v:.0%} {frame[frame['net'] == net]['measure'].iloc[0]}" for net, v in mean.items())
                + ".")
     return Shown(actc.unit_state_chart(frame), frame, caption)
 
