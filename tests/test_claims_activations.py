@@ -74,3 +74,15 @@ def test_l07_bn_keeps_relus_alive_at_the_large_rate():
     bn = frame[frame["net"] == "relu, lr 1 + BN"]["fraction"]
     claim(L07, "With BN before each ReLU the unit's input is re-centred on every batch, so it cannot stay negative "
                "everywhere.", (bn < 0.75).all() and bn.mean() < 0.6, bn.tolist())
+
+
+def test_readme_activation_rows():
+    from tests.test_claims import README
+    from training.presets import activations as act
+
+    r, z = _ratios(), _zeros()
+    acc = {name: _accuracy(p.name) for name, p in (("sigmoid", act.DEEP_SIGMOID), ("bn", act.DEEP_SIGMOID_BN))}
+    claim(README, f"sigmoid {r['sigmoid']:.2g}, tanh {r['tanh']:.2g}, ReLU {r['relu']:.2g}, sigmoid + BN "
+                  f"{r['sigmoid + BN']:.2g}; test accuracy sigmoid {acc['sigmoid']:.2f}, sigmoid + BN {acc['bn']:.2f}",
+          True, (r, acc))
+    claim(README, f"{z['relu']:.0%} / {z['relu, lr 1']:.0%} / {z['relu, lr 1 + BN']:.0%}", True, z)

@@ -40,3 +40,17 @@ def test_l08_cross_validation_chooses_lambda_near_the_test_optimum():
     spread = frame[frame["chosen"] & frame["method"].str.endswith("-fold CV")]
     claim(L08, "With 4 or 2 points per fold the spread over folds is as large as the estimate itself",
           (spread["std"] >= spread["mean"]).all(), spread[["method", "mean", "std"]].to_dict("records"))
+
+
+def test_readme_model_selection_rows():
+    from tests.test_claims import README
+
+    _, deg, _ = _picked("selection-degree")
+    claim(README, f"5-fold CV picks degree {deg['5-fold CV']:g}, 10-fold CV degree {deg['10-fold CV']:g}, one 20% "
+                  f"validation split degree {deg['validation split (20%)']:g}, the training error degree "
+                  f"{deg['training error']:g}; the test error is lowest at degree {deg['test error']:g}", True, deg)
+    _, lam, mean = _picked("selection-lambda")
+    assert lam["5-fold CV"] == lam["10-fold CV"], lam
+    claim(README, f"5- and 10-fold CV pick lambda {lam['5-fold CV']:g} (test error {mean[('test error', lam['5-fold CV'])]:.3g}), "
+                  f"the test error is lowest at {lam['test error']:g} ({mean[('test error', lam['test error'])]:.3g})",
+          True, lam)
