@@ -8,7 +8,7 @@ from typing import Callable
 from postprocess import predictions, subnetworks
 from runspec import RunSpec
 from training.presets import Preset, Sweep
-from training.presets import bias_variance as bv, core, covariate_shift as cs, dropout as dp, keras, tuning
+from training.presets import activations as act, bias_variance as bv, core, covariate_shift as cs, dropout as dp, keras, tuning
 
 
 class LessonError(KeyError):
@@ -69,6 +69,12 @@ PAGES: tuple[Page, ...] = (
          "The Keras course's exercise on the real Concrete data: unscaled features break a plain deep "
          "net; BatchNormalization layers let it train.",
          Thumbnail((keras.KERAS_CONCRETE_NOBN.name, keras.KERAS_CONCRETE_BN.name), "loss")),
+    Page("activations", "Activations & gradients", "views/activations.py", ":material/ssid_chart:",
+         "ReLU, pReLU, sigmoid and tanh and their derivatives; inside deep nets: vanishing gradients, dead "
+         "ReLUs, and what BN does to both."),
+    Page("model-selection", "Model selection", "views/model_selection.py", ":material/rule:",
+         "Training, validation and test error; a validation split and K-fold cross-validation choosing the "
+         "degree and lambda without ever looking at the test set."),
     Page("runs", "Runs", "views/runs.py", ":material/play_circle:",
          "Every run in the caches: launch presets and sweeps, watch them live, compare curves, weight "
          "norms and activation distributions, export charts and specs.",
@@ -109,6 +115,12 @@ LESSONS: tuple[Lesson, ...] = (
            presets=(keras.KERAS_CONCRETE_NOBN, keras.KERAS_CONCRETE_BN, keras.KERAS_CONCRETE_BN_PREACT,
                     keras.KERAS_CONCRETE_INPUTBN, keras.KERAS_CONCRETE_DROPOUT_BN),
            charts=("keras-concrete-mae",), walkthrough="06-keras-concrete.md"),
+    Lesson("activations", "Activations and their gradients", "activations",
+           presets=(act.DEEP_SIGMOID, act.DEEP_TANH, act.DEEP_RELU, act.DEEP_RELU_HIGH_LR, act.DEEP_SIGMOID_BN,
+                    act.DEEP_RELU_HIGH_LR_BN),
+           charts=("activation-derivatives", "deep-grad-norms", "deep-dead-units"), walkthrough="07-activations.md"),
+    Lesson("model-selection", "Model selection done right", "model-selection",
+           charts=("selection-degree", "selection-lambda"), walkthrough="08-model-selection.md"),
     Lesson("tuning", "Hyperparameter tuning", "runs", sweeps=(tuning.TUNING_GRID, tuning.TUNING_RANDOM),
            charts=("tuning-grid", "tuning-search-plane", "tuning-lr-projection"), walkthrough="05-tuning.md"),
     Lesson("mlp", "The textbook MLP", "runs", presets=(core.D2L_MLP,)),
