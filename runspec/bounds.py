@@ -25,7 +25,7 @@ MAX_TOTAL_STEPS = 2_000_000      # epochs x steps per epoch
 # What each dataset holds when n_train / n_test are None, and its input/output sizes.
 # training/datasets.py builds the tensors; a test checks these agree with it.
 FULL_SIZES = {"fashion-mnist": (60_000, 10_000), "polynomial": (100, 100), "linear-highdim": (20, 100),
-              "concrete-synthetic": (721, 309)}
+              "concrete-synthetic": (721, 309), "concrete": (721, 309)}
 FASHION_PIXELS, FASHION_CLASSES = 28 * 28, 10
 TORCH_BASE_BYTES = 700 * 2**20   # a job process with torch loaded, before any tensor
 EVAL_CHUNK = 8192                # training/losses.evaluate's chunk
@@ -37,7 +37,7 @@ def data_shape(data: "DataSpec") -> tuple[int, int, int, int]:
     if data.name == "fashion-mnist":
         n_train, n_test = min(data.n_train or full_train, full_train), min(data.n_test or full_test, full_test)
         return n_train, n_test, FASHION_PIXELS, FASHION_CLASSES
-    inputs = {"polynomial": data.degree + 1, "linear-highdim": data.n_features, "concrete-synthetic": 8}[data.name]
+    inputs = {"polynomial": data.degree + 1, "linear-highdim": data.n_features, "concrete-synthetic": 8, "concrete": 8}[data.name]
     return data.n_train or full_train, data.n_test or full_test, inputs, 1
 
 
