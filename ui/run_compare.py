@@ -18,6 +18,7 @@ from ui.charts import show_chart, vega_lite_spec
 from ui.code import show_code
 from ui.data import fingerprint, load_table
 from ui.messages import diverged_run, unreadable_run
+from ui.url_state import bound
 
 MAX_COMPARED = 8
 CURVES, GAP, WEIGHTS, BANDS, HISTOGRAMS = ("Loss & accuracy", "Generalization gap", "Weight norms",
@@ -111,7 +112,7 @@ def _show_view(view: str, keys: tuple, align: str, site: str) -> None:
 def render_compare(runs: pd.DataFrame, shown_ids: list[str]) -> None:
     by_label = {run_label(run): run for run in runs.itertuples(index=False)}
     labels = st.multiselect("Runs to compare", list(by_label), default=_default_pick(runs, shown_ids),
-                            max_selections=MAX_COMPARED, key="compare_runs")
+                            max_selections=MAX_COMPARED, **bound("compare_runs"))
     if not labels:
         st.info("Pick one or more runs to compare.", icon=":material/info:")
         return
@@ -120,15 +121,15 @@ def render_compare(runs: pd.DataFrame, shown_ids: list[str]) -> None:
         if run.state == "diverged":
             diverged_run(run_label(run), run.status)
     align_col, site_col = st.columns(2)
-    align = align_col.radio("Align on", ("step", "epoch"), horizontal=True, key="compare_align",
+    align = align_col.radio("Align on", ("step", "epoch"), horizontal=True, **bound("compare_align"),
                             help="epoch: one point per pass over the data (runs with other batch sizes line up)")
-    site = site_col.radio("Activations", ("pre", "post"), horizontal=True, key="compare_site",
+    site = site_col.radio("Activations", ("pre", "post"), horizontal=True, **bound("compare_site"),
                           format_func=lambda s: f"{s}-activation", help="before or after the nonlinearity")
     keys = _run_keys(picked)
     if not keys:
         return
     views = (CURVES, GAP, WEIGHTS, BANDS, HISTOGRAMS)
-    for view, tab in zip(views, st.tabs(views, key="compare_view", on_change="rerun")):
+    for view, tab in zip(views, st.tabs(views, **bound("compare_view"), on_change="rerun")):
         if tab.open:   # lazy: only the open tab is computed
             with tab:
                 _show_view(view, keys, align, site)

@@ -18,6 +18,7 @@ from cache import store
 from ui.data import all_runs
 from ui.messages import diverged_run
 from ui.sources import allowed, is_user_run, may_manage, read_only, runs_page_dirs, session_owner, user_dir
+from ui.url_state import bound
 
 ACTIVE = ("queued", "running")
 RESUMABLE = ("interrupted", "cancelled", "failed")
@@ -159,7 +160,7 @@ def render_manage(runs: pd.DataFrame) -> None:
     """Pick one run (every copy: the same run id can be in both caches): its spec as JSON,
     why it stopped, and resume/delete where allowed."""
     by_label = {_label(run): run for run in runs.itertuples(index=False)}
-    label = st.selectbox("Run", list(by_label), key="manage_run")
+    label = st.selectbox("Run", list(by_label), **bound("manage_run"))
     if label is None:
         return
     run = by_label[label]

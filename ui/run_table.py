@@ -7,6 +7,7 @@ import streamlit as st
 
 from analysis.compare import final_metrics
 from ui.sources import demo_dir
+from ui.url_state import bound
 
 COLUMN_CONFIG = {
     "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
@@ -80,12 +81,12 @@ def render_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Filters and the table; returns the rows shown (the compare picker starts from them)."""
     frame = table_frame(runs)
     search, names, sweeps, states = st.columns([2, 2, 2, 2])
-    text = search.text_input("Search", key="runs_search", placeholder="name or run id")
-    chosen_names = names.multiselect("Preset / sweep", sorted(frame["name"].unique()), key="runs_names")
+    text = search.text_input("Search", **bound("runs_search"), placeholder="name or run id")
+    chosen_names = names.multiselect("Preset / sweep", sorted(frame["name"].unique()), **bound("runs_names"))
     sweep_options = sorted(s for s in frame["sweep"].unique() if s)
-    chosen_sweeps = sweeps.multiselect("Launched as sweep", sweep_options, key="runs_sweeps",
+    chosen_sweeps = sweeps.multiselect("Launched as sweep", sweep_options, **bound("runs_sweeps"),
                                        disabled=not sweep_options)
-    chosen_states = states.multiselect("State", sorted(frame["state"].unique()), key="runs_states")
+    chosen_states = states.multiselect("State", sorted(frame["state"].unique()), **bound("runs_states"))
     shown = filter_frame(frame, text, chosen_names, chosen_sweeps, chosen_states)
     st.dataframe(shown, hide_index=True, column_config=COLUMN_CONFIG, key="runs_table",
                  height=min(38 + 35 * max(len(shown), 1), 420))
