@@ -18,6 +18,8 @@ from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
 from lessons import page_path, page_title
 from ui.lesson_view import show_lesson_chart
+from ui import try_it
+from ui.try_it import render_try_it
 from ui.messages import missing_runs
 from ui.url_state import bound
 
@@ -77,6 +79,7 @@ if len(fig1) < 2:
     missing_runs("bn-fig1-nobn and bn-fig1-bn", preset_command(*FIG1.values()))
 else:
     show_lesson_chart("bn-fig1-accuracy", "bn")
+    render_try_it(try_it.BN_LR, "bn-lr")
     units = tables(fig1, "units")
     layers = sorted(set().union(*(set(u["layer"]) for u in units.values() if not u.empty)))
     left, right = st.columns(2)

@@ -17,6 +17,8 @@ from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
 from ui.lesson_runs import command
 from ui.lesson_view import show_lesson_chart
+from ui import try_it
+from ui.try_it import render_try_it
 from ui.messages import missing_runs
 from ui.url_state import bound
 
@@ -69,6 +71,7 @@ show_code(dp.dropout_demo, dp.expectation_check)
 st.header("The textbook model: 784-256-256-10, dropout 0.2 / 0.5 vs none")
 for chart_id in ("dropout-loss", "dropout-accuracy", "dropout-gap"):
     show_lesson_chart(chart_id, "dropout")
+render_try_it(try_it.DROPOUT_RATE, "dropout-rate")
 
 # ---------------------------------------------------------------- 3. one sub-network
 st.header("Sample a sub-network")
