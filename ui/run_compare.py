@@ -14,10 +14,13 @@ import streamlit as st
 
 from analysis import compare, run_charts
 from cache import store
+from training.presets import PRESETS
 from ui.charts import show_chart, vega_lite_spec
 from ui.code import show_code
 from ui.data import fingerprint, load_table
+from ui.lesson_runs import differences
 from ui.messages import diverged_run, unreadable_run
+from ui.sources import is_user_run
 from ui.url_state import bound
 
 MAX_COMPARED = 8
@@ -49,12 +52,31 @@ def _default_pick(runs: pd.DataFrame, shown_ids: list[str]) -> list[str]:
     shown = runs[runs["run_id"].isin(shown_ids)] if shown_ids else runs
     if shown.empty:
         return []
+    newest = _newest_mine(shown)
+    if newest is not None:   # a class's new run, next to its preset's demo run
+        demo = runs[(runs["folder"].map(lambda f: not is_user_run(f))) & (runs["state"] == "finished")
+                    & (runs["spec"].map(lambda spec: spec.name == newest.spec.name))]
+        return [run_label(newest)] + [run_label(run) for run in demo.head(1).itertuples(index=False)]
     finished = shown[shown["state"] == "finished"]
     pool = finished if not finished.empty else shown
     pool = pool.assign(_name=pool["spec"].map(lambda spec: spec.name)).sort_values(["_name", "run_id"])  # table order
     dataset = pool.iloc[0]["spec"].data.name
     same = pool[pool["spec"].map(lambda spec: spec.data.name == dataset)]
     return [run_label(run) for run in same.head(3).itertuples(index=False)]
+
+
+def _newest_mine(runs: pd.DataFrame):
+    """The most recently created of your runs of a lesson preset, or None."""
+    mine = [run for run in runs.itertuples(index=False)
+            if is_user_run(run.folder) and not run.spec.is_custom and run.spec.name in PRESETS]
+    return max(mine, key=lambda run: run.status.get("created") or 0.0) if mine else None
+
+
+def legend_label(run) -> str:
+    """A compared run's legend entry: yours say what differs from their preset."""
+    if not is_user_run(run.folder) or run.spec.is_custom or run.spec.name not in PRESETS:
+        return run_label(run)
+    return f"{run_label(run)} · yours: {differences(run.folder)}"
 
 
 def _tables(keys: tuple, table: str) -> dict[str, pd.DataFrame]:
@@ -90,7 +112,7 @@ def _run_keys(picked: list) -> tuple:
     keys = []
     for run in picked:
         try:
-            keys.append((run_label(run), str(run.folder), *fingerprint(run.folder)))
+            keys.append((legend_label(run), str(run.folder), *fingerprint(run.folder)))
         except store.StoreError as err:
             unreadable_run(err)
     return tuple(keys)

@@ -58,9 +58,28 @@ def _custom_columns(spec) -> dict:
 
 
 def table_frame(runs: pd.DataFrame) -> pd.DataFrame:
-    rows = [table_row(run) for run in runs.itertuples(index=False)]
+    """Your runs first, newest on top, each with what it changed from its preset; then the rest by name."""
+    rows = [{**table_row(run), "differs": _differs(run), "_created": run.status.get("created") or 0.0}
+            for run in runs.itertuples(index=False)]
     frame = pd.DataFrame(rows)
-    return frame.sort_values(["name", "run_id"]).reset_index(drop=True) if not frame.empty else frame
+    if frame.empty:
+        return frame
+    frame["_mine"] = frame["source"] == "mine"
+    frame = frame.sort_values(["_mine", "_created", "name", "run_id"], ascending=[False, False, True, True])
+    front = ["name", "differs"]
+    return frame[front + [c for c in frame.columns if c not in front and not c.startswith("_")]].reset_index(drop=True)
+
+
+def _differs(run) -> str:
+    """What one of your runs of a preset changed (e.g. "dropout 0.5/0.5, lr 0.1"); blank for demo runs."""
+    from ui.lesson_runs import differences
+
+    if run.folder.parent.resolve() == demo_dir().resolve() or run.spec.is_custom:
+        return ""
+    try:
+        return differences(run.folder)
+    except Exception:  # noqa: BLE001 - a label is not worth failing the table for
+        return ""
 
 
 def filter_frame(frame: pd.DataFrame, text: str = "", names=(), sweeps=(), states=()) -> pd.DataFrame:
