@@ -29,9 +29,13 @@ KNOBS = {
     "dropout": (lambda p: (p.get_by_role("slider").first.focus(), p.keyboard.press("ArrowRight")), "dropout_p_check"),
     "runs": (lambda p: p.get_by_role("radiogroup", name="Runs from").get_by_text("Demo cache", exact=True).click(), "runs_source"),
 }
-MARK_OLD = "document.querySelectorAll('.vega-embed svg, .vega-embed canvas').forEach(e => e.__old = true)"
-NEW_DRAWN = ("Array.from(document.querySelectorAll('.vega-embed svg, .vega-embed canvas'))"
-             ".some(e => !e.__old && e.getBoundingClientRect().height > 0)")
+# Vega redraws a chart in place, so "redrawn" is read from Streamlit's own run state: the
+# rerun the knob started (seen by an observer) has ended and its deltas are painted.
+MARK_OLD = """(() => { const app = document.querySelector('[data-testid="stApp"]'); window.__sawRun = false;
+  new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__sawRun = true; })
+    .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); })()"""
+NEW_DRAWN = ("window.__sawRun && document.querySelector('[data-testid=\"stApp\"]')"
+             ".getAttribute('data-test-script-state') === 'notRunning'")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +68,8 @@ def knob_redraw(page, path: str) -> float:
     page.evaluate(MARK_OLD)
     start = time.perf_counter()
     turn(page)
-    page.wait_for_function(NEW_DRAWN, timeout=120_000, polling=20)
+    page.wait_for_function(NEW_DRAWN, timeout=120_000, polling="raf")
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")   # painted
     took = time.perf_counter() - start
     assert param in page.url, f"{path}: the knob did not reach the URL ({page.url})"
     return took
