@@ -130,12 +130,13 @@ def yours_label(folder: Path) -> str:
 
 
 def own_lesson_runs(user_dir: Path) -> dict[str, str]:
-    """{folder: label} of the user's finished runs of a lesson preset, newest first: the
-    sidebar's choice of runs to draw next to the demo runs."""
+    """{folder: label} of the user's finished (or still training) runs of a lesson preset,
+    newest first: the sidebar's choice of runs to draw next to the demo runs. A run still
+    training is listed so a lesson's "try it" run stays chosen while it draws in."""
     listing = data.runs_named_any(PRESETS, [user_dir])
     if listing.empty:
         return {}
-    listing = listing[listing["state"] == "finished"]
+    listing = listing[listing["state"].isin(("finished", "queued", "running"))]
     return {str(folder): f"{yours_label(Path(folder))} · {Path(folder).name[:6]}" for folder in listing["folder"]}
 
 

@@ -15,6 +15,7 @@ from training.presets import PRESETS, SWEEPS
 from runspec import RunSpec, SpecError, build_spec
 from ui.data import spec_value
 from ui.sources import allowed, demo_dir, session_owner, user_dir
+from ui.url_state import bound
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _base_spec(choice: str) -> tuple[RunSpec, tuple[str, ...], str]:
 
 def render_launch_form() -> None:
     options = sorted(PRESETS) + sorted(SWEEPS)
-    choice = st.selectbox("Preset or sweep", options, key="launch_choice",
+    choice = st.selectbox("Preset or sweep", options, **bound("launch_choice"),
                           format_func=lambda n: f"{n} (sweep)" if n in SWEEPS else n)
     spec, swept, description = _base_spec(choice)
     st.caption(description)

@@ -1,7 +1,8 @@
 """Live jobs and per-run actions on the Runs page.
 
 The live panel is a fragment that reruns itself every 2 s while a job is queued or
-running (every 10 s otherwise), so progress moves without redrawing the page; when a job
+running (every 10 s otherwise), so progress and the running jobs' loss and accuracy
+curves move without redrawing the page; when a job
 it was showing ends, it reruns the whole page so the table and charts pick up the result.
 """
 from __future__ import annotations
@@ -15,9 +16,11 @@ import pandas as pd
 import streamlit as st
 
 from cache import store
+from ui.charts import show_chart
 from ui.data import all_runs
 from ui.messages import diverged_run
 from ui.sources import allowed, is_user_run, may_manage, read_only, runs_page_dirs, session_owner, user_dir
+from ui.url_state import bound
 
 ACTIVE = ("queued", "running")
 RESUMABLE = ("interrupted", "cancelled", "failed")
@@ -72,11 +75,24 @@ def live_panel() -> None:
         elif not read_only():
             button.caption("launched elsewhere")
     queue_caption()
+    live_curves(active)
     now = set(active["run_id"]) if not active.empty else set()
     before = st.session_state.get(ACTIVE_KEY, set())
     st.session_state[ACTIVE_KEY] = now
     if before - now:   # a job ended: refresh the table and charts, not just this panel
         st.rerun(scope="app")
+
+
+def live_curves(active: pd.DataFrame) -> None:
+    """The running jobs' loss and accuracy so far, redrawn with the panel (every 2 s)."""
+    from ui.run_compare import CURVES, _cached_view, _run_keys
+
+    running = active[active["state"] == "running"] if not active.empty else active
+    keys = tuple(key for key in _run_keys(list(running.itertuples(index=False))) if key[3] > 0)
+    charts = _cached_view(CURVES, keys, "step", "pre") if keys else []
+    for column, (key, spec, data) in zip(st.columns(max(len(charts), 1)), charts):
+        with column:
+            show_chart(spec, data, key=f"live-{key}", export=False)
 
 
 def queue_caption() -> None:
@@ -159,7 +175,7 @@ def render_manage(runs: pd.DataFrame) -> None:
     """Pick one run (every copy: the same run id can be in both caches): its spec as JSON,
     why it stopped, and resume/delete where allowed."""
     by_label = {_label(run): run for run in runs.itertuples(index=False)}
-    label = st.selectbox("Run", list(by_label), key="manage_run")
+    label = st.selectbox("Run", list(by_label), **bound("manage_run"))
     if label is None:
         return
     run = by_label[label]

@@ -26,6 +26,7 @@ from pathlib import Path
 import streamlit as st
 
 from cache import store
+from ui.url_state import bound
 
 SOURCE_KEY = "runs_source"          # the Runs page's source
 MINE_KEY = "lesson_mine"            # user runs drawn next to the lessons' demo runs
@@ -122,7 +123,7 @@ def render_sidebar(own_runs: dict[str, str]) -> None:
         kept = [f for f in st.session_state.get(MINE_KEY, []) if f in own_runs]
         if kept != st.session_state.get(MINE_KEY, kept):
             st.session_state[MINE_KEY] = kept    # a deleted run drops out of the choice
-        st.multiselect("Also draw my runs", list(own_runs), format_func=own_runs.get, key=MINE_KEY,
+        st.multiselect("Also draw my runs", list(own_runs), format_func=own_runs.get, **bound(MINE_KEY),
                        placeholder="lessons show the demo runs",
                        help=f"Lessons read the demo cache ({demo_dir()}). Pick your own runs of a lesson's "
                             f"presets (from {user_dir()}) to see them next to it, labelled as yours.")

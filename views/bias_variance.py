@@ -22,6 +22,7 @@ from ui.data import fingerprint, latest_run, load_table, runs_named, spec_value
 from ui.lesson_runs import command
 from ui.lesson_view import show_lesson_chart
 from ui.messages import diverged_run, missing_runs
+from ui.url_state import bound
 
 TEXTBOOK = {"degree 3: a good fit": presets.core.POLYNOMIAL_DEGREE3.name, "degree 1: underfitting": presets.core.POLYNOMIAL_DEGREE1.name,
             "degree 19: 20 features": presets.core.POLYNOMIAL_DEGREE19.name}
@@ -103,9 +104,9 @@ def show_fit(curves: pd.DataFrame, points: pd.DataFrame, weights: np.ndarray, ke
 
 def custom_fit() -> None:
     left, middle, right = st.columns(3)
-    degree = left.slider("degree", 1, 20, 3, key="bv_degree")
-    n_train = middle.number_input("training points", 1, 1000, 100, key="bv_n_train")
-    noise = right.select_slider("noise sd", [0.01, 0.1, 0.5, 1.0], 0.1, key="bv_noise")
+    degree = left.slider("degree", 1, 20, 3, **bound("bv_degree"))
+    n_train = middle.number_input("training points", 1, 1000, 100, **bound("bv_n_train"))
+    noise = right.select_slider("noise sd", [0.01, 0.1, 0.5, 1.0], 0.1, **bound("bv_noise"))
     rng = np.random.default_rng(0)
     x, y = bvr.draw_polynomial_data(int(n_train), noise, rng)
     xt, yt = bvr.draw_polynomial_data(100, noise, rng)
@@ -135,8 +136,8 @@ def capacity_sweep() -> None:
         summary = summary.assign(per_member=summary["n_train"] // summary["members"])
         left, right = st.columns(2)
         per = left.radio("training points per set", sorted(summary["per_member"].unique(), reverse=True),
-                         horizontal=True, key="bv_per_member")
-        noise = right.radio("noise sd", sorted(summary["noise"].unique()), horizontal=True, key="bv_sweep_noise")
+                         horizontal=True, **bound("bv_per_member"))
+        noise = right.radio("noise sd", sorted(summary["noise"].unique()), horizontal=True, **bound("bv_sweep_noise"))
         part = summary[(summary["per_member"] == per) & (summary["noise"] == noise)]
         st.caption(f"{int(part['members'].iloc[0])} least-squares fits per degree, each on its own "
                    f"{per}-point training set, scored on the same 500 test inputs.")
@@ -165,8 +166,8 @@ def show_degree_sweep(part: pd.DataFrame, key: str) -> None:
 def closed_form_sweep() -> None:
     with st.expander("Try other sizes in closed form (computed in the page)"):
         left, right = st.columns(2)
-        members = left.number_input("training sets K", 1, 200, 30, key="bv_cf_members")
-        n_train = right.number_input("points per set", 2, 500, 30, key="bv_cf_n")
+        members = left.number_input("training sets K", 1, 200, 30, **bound("bv_cf_members"))
+        n_train = right.number_input("points per set", 2, 500, 30, **bound("bv_cf_n"))
         if members < 2:
             st.error("K = 1: one training set gives one fit, and the variance over training sets needs at "
                      "least two of them. Pick K >= 2.")
@@ -253,7 +254,7 @@ def report_peak(errors: pd.DataFrame) -> None:
 
 
 def inspect_width(summary: pd.DataFrame) -> None:
-    width = st.number_input("Look up one width", min_value=0, max_value=4096, value=8, key="bv_width")
+    width = st.number_input("Look up one width", min_value=0, max_value=4096, value=8, **bound("bv_width"))
     if width == 0:
         st.error("A width of 0 leaves no hidden unit, so nothing connects the input to the output (the spec "
                  "refuses model.widths=[0]). For a model without a hidden layer use model.kind = linear.")
@@ -307,9 +308,9 @@ def random_features() -> None:
 st.title("Bias-Variance")
 st.markdown("Test error = bias^2 + variance + noise, **measured**: every decomposition below comes from "
             "models trained on independent training sets and scored on the same test inputs.")
-fits, capacity, decay, networks = st.tabs(["Polynomial fits", "Capacity sweep", "Weight decay", "Neural networks"])
+fits, capacity, decay, networks = st.tabs(["Polynomial fits", "Capacity sweep", "Weight decay", "Neural networks"], **bound("bv_tab"))
 with fits:
-    case = st.radio("Case", [*TEXTBOOK, CUSTOM], horizontal=True, key="bv_case")
+    case = st.radio("Case", [*TEXTBOOK, CUSTOM], horizontal=True, **bound("bv_case"))
     if case == CUSTOM:
         custom_fit()
     else:
@@ -319,7 +320,7 @@ with capacity:
 with decay:
     weight_decay()
 with networks:
-    trained, rf = st.tabs(["SGD-trained MLP", "Random features: double descent"])
+    trained, rf = st.tabs(["SGD-trained MLP", "Random features: double descent"], **bound("bv_nn_tab"))
     with trained:
         neural_networks()
     with rf:

@@ -18,7 +18,10 @@ from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
 from lessons import page_path, page_title
 from ui.lesson_view import show_lesson_chart
+from ui import try_it
+from ui.try_it import render_try_it
 from ui.messages import missing_runs
+from ui.url_state import bound
 
 FIG1 = {"no BN": presets.covariate_shift.BN_FIG1_NOBN.name, "BN": presets.covariate_shift.BN_FIG1_BN.name}
 NOISY = {"noisy BN": presets.covariate_shift.BN_NOISY.name}
@@ -76,12 +79,13 @@ if len(fig1) < 2:
     missing_runs("bn-fig1-nobn and bn-fig1-bn", preset_command(*FIG1.values()))
 else:
     show_lesson_chart("bn-fig1-accuracy", "bn")
+    render_try_it(try_it.BN_LR, "bn-lr")
     units = tables(fig1, "units")
     layers = sorted(set().union(*(set(u["layer"]) for u in units.values() if not u.empty)))
     left, right = st.columns(2)
-    layer = left.selectbox("Layer", layers, index=len(layers) - 1 if layers else 0, key="bn_fig1_layer")
+    layer = left.selectbox("Layer", layers, index=len(layers) - 1 if layers else 0, **bound("bn_fig1_layer"))
     unit_ids = sorted(set().union(*(set(u.loc[u["layer"] == layer, "unit"]) for u in units.values() if not u.empty)))
-    unit = right.selectbox("Unit", unit_ids, key="bn_fig1_unit")
+    unit = right.selectbox("Unit", unit_ids, **bound("bn_fig1_unit"))
     bands = cs.unit_percentiles(units, layer, unit)
     show_chart(cached_spec(charts.unit_bands_chart, bands), bands, "bn-fig1-unit", findings.percentile_story(bands))
     show_code(cs.accuracy_curves, cs.unit_percentiles)
@@ -96,12 +100,12 @@ else:
     show_chart(cached_spec(charts.layer_bands_chart, layer_frame), layer_frame, "bn-layer-bands", LOOK["layer_bands"])
     ridge_layers = sorted(layer_frame["layer"].unique())
     ridge_layer = st.selectbox("Ridgeline layer", ridge_layers, index=max(len(ridge_layers) - 1, 0),
-                               key="bn_ridge_layer")
+                               **bound("bn_ridge_layer"))
     ridge = cs.ridgeline_frame(tables(fig1, "histograms"), ridge_layer)
     show_chart(cached_spec(charts.ridgeline_chart, ridge), ridge, "bn-ridgeline", LOOK["ridgeline"])
     drift = cs.layer_drift(activations)
     measure = st.radio("Drift measure", ["mean_change_in_std", "mean_change", "std_change"], horizontal=True,
-                       key="bn_drift_measure")
+                       **bound("bn_drift_measure"))
     show_chart(cached_spec(charts.drift_chart, drift, measure), drift, "bn-drift", LOOK["drift"])
     summary = cs.median_drift_summary(tables(fig1, "units"))
     st.markdown("**How far the tracked units' medians wander**, in units of their spread "
@@ -121,7 +125,7 @@ if not any(not f.empty for f in ics.values()):
     missing_runs("bn-fig1-nobn, bn-fig1-bn and bn-noisy", preset_command(*FIG1.values(), *NOISY.values()))
 else:
     ics_frame = cs.ics_summary(ics)
-    scale = st.radio("ICS as", ["ics_l2", "ics_relative"], horizontal=True, key="bn_ics_scale",
+    scale = st.radio("ICS as", ["ics_l2", "ics_relative"], horizontal=True, **bound("bn_ics_scale"),
                      format_func={"ics_l2": "||G - G'||", "ics_relative": "||G - G'|| / ||G||"}.get)
     if scale == "ics_l2":
         show_lesson_chart("bn-ics", "bn")
@@ -132,7 +136,7 @@ else:
     shown = show_lesson_chart("bn-smoothness", "bn")
     smooth = shown.data if shown is not None else cs.smoothness_summary(tables(landscape, "smoothness"))
     last = int(smooth["step"].max()) if not smooth.empty else 0
-    from_step = st.slider("Compare from step", 0, max(last, 1), last // 2, key="bn_smooth_from")
+    from_step = st.slider("Compare from step", 0, max(last, 1), last // 2, **bound("bn_smooth_from"))
     st.dataframe(cs.smoothness_table(smooth, from_step).round(3), hide_index=True)
     show_code(cs.ics_summary, cs.smoothness_summary, cs.smoothness_table)
     if "noisy BN" in landscape:

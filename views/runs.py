@@ -7,9 +7,10 @@ from ui.run_launch import render_launch_form
 from ui.run_live import render_live, render_manage, render_problems
 from ui.run_table import render_table
 from ui.sources import SOURCE_KEY, SOURCES, demo_dir, read_only, runs_page_dirs, user_dir
+from ui.url_state import bound
 
 st.title("Runs")
-st.radio("Runs from", SOURCES, key=SOURCE_KEY, horizontal=True,
+st.radio("Runs from", SOURCES, **bound(SOURCE_KEY), horizontal=True,
          help=f"Demo cache: {demo_dir()}\n\nMy runs: {user_dir()}")
 every_copy, problems = all_runs(dedupe=False)
 runs = dedupe_runs(every_copy)
