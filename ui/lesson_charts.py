@@ -89,7 +89,7 @@ def final_by_knob(presets: dict[float, str], knob: str, log_x: bool, dirs: Seque
 def weight_norms(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = lc.weight_norm_over_training(run_tables(list(WD_PUBLISHED), "weights", dirs))
     chart = lc.norm_vs_target_chart(frame, WD_PUBLISHED)
-    return Shown(chart, frame, "Solid: the norm this lab measured; dashed: the textbook's number for the same lambda.")
+    return Shown(chart, frame, "Solid: the norm this lab measured; dotted: the textbook's number for the same lambda.")
 
 
 def poly_decomposition(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
@@ -320,7 +320,7 @@ def keras_mae(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
                       for r in outcomes.to_dict("records") if r["state"] == "diverged") or "no layout diverged"
     caption = (f"Raw features, SGD lr 0.01, MAE: {broke}. The course's BN layout ends at test MAE "
                f"{course['final test MAE']:.2f} (best {course['best test MAE']:.2f} at epoch "
-               f"{course['best at epoch']}); published (the course's run): about {KERAS_PUBLISHED_MAE}.")
+               f"{course['best at epoch']:.0f}); published (the course's run): about {KERAS_PUBLISHED_MAE}.")
     chart = csc.loss_curves_chart(curves, "test MAE", diverged=diverged[["variant", "step"]])
     return Shown(chart, curves, caption)
 
