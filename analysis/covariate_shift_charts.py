@@ -13,26 +13,20 @@ PLACEMENT = {"none": "no BN", "before": "BN before", "after": "BN after"}   # mo
 PICK = "variant_pick"
 LOOK_FOR = {
     "accuracy": "The BN net leaves chance level within a few hundred steps; the no-BN net sits on a plateau first.",
-    "unit_bands": "Without BN the band of this unit's input moves and widens as training goes on; with BN it stays "
-                  "centred with the same width.",
-    "layer_bands": "Every layer's input drifts without BN, most in the deepest layer; with BN all bands stay put.",
-    "ridgeline": "Read down the rows: without BN the histogram slides and spreads over training; with BN its shape "
-                 "holds.",
+    "layer_bands": "Without BN every layer's band widens several-fold and the deepest layer's median moves most; "
+                   "with BN the medians stay near 0 and the bands widen far less.",
+    "ridgeline": "Read down the rows, one per probe step: does the histogram slide or spread as training goes on?",
     "drift": "Lower is steadier: the change of a layer's mean and std between probes is far smaller with BN.",
     "ics_l2": "BN does not make ||G - G'|| smaller: the 'internal covariate shift' Santurkar et al. measure is as "
               "large or larger with BN.",
     "ics_relative": "Relative to the gradient's own size, the shift is of the same order with and without BN.",
     "ics_cos": "A cosine near 1 means the earlier layers' update barely changed this layer's gradient; BN does not "
                "raise it.",
-    "smoothness": "Smaller is smoother: on its early plateau the no-BN net is trivially flat, but once it learns its "
-                  "loss range and gradient changes run larger and spikier than BN's.",
     "noisy": "Noisy BN's curve tracks BN's although its layers' inputs move more from step to step than without "
              "BN: stable input distributions are not what makes BN train fast.",
     "lr_sweep": "Read across: the learning rates where the BN line stays high and the no-BN one falls to chance "
                 "(or diverges) are the rates only BN can use.",
     "placement": "BN before or after the sigmoid both train faster than no BN; the gap between them is small.",
-    "modes": "Eval mode (running statistics) and train mode on a large batch agree; on small batches the batch "
-             "statistics are noisy and accuracy drops.",
 }
 
 

@@ -4,7 +4,7 @@ A benchmark is a module `bench/bench_<name>.py` with `add_arguments(parser)` and
 `run(args) -> dict` returning {"title", "rows": [{"name", "seconds_per_epoch", ...}],
 "ratios": {"b/a": x, ...}, "goals": {"b/a <= 1.10": True, ...}}.
 """
-BENCHMARKS = ("trainer", "ensemble", "width_sweep")
+BENCHMARKS = ("trainer", "ensemble", "width_sweep", "api")
 
 
 def standalone_main(module, argv: list[str] | None = None) -> int:

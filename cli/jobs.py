@@ -8,6 +8,7 @@ import json
 
 from tqdm import tqdm
 
+from cache import store
 from training import jobs, sweeps
 import lessons
 from cli.args import add_spec_arguments, cache_dir_of, json_or_text, note, spec_from_args
@@ -129,7 +130,24 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
-    return jobs.run_job(args.run_id, cache_dir_of(args), args.slots or jobs.default_slots())
+    code = jobs.run_job(args.run_id, cache_dir_of(args), args.slots or jobs.default_slots())
+    postprocess_finished(store.run_folder(cache_dir_of(args), args.run_id))
+    return code
+
+
+def postprocess_finished(folder) -> None:
+    """A finished run of a lesson gets the tables its lesson sections need (sub-network scores,
+    decompositions) as the job ends, so no command-line step is left to the user. A failure
+    here is noted in the job's log and status; the trained run itself stays finished."""
+    try:
+        status = store.read_status(folder)
+        if status["state"] != "finished" or status.get("postprocessed"):
+            return
+        lessons.postprocess_run(folder, store.read_spec(folder))
+        store.write_status(folder, postprocessed=True)
+    except Exception as err:   # never turn a finished training run into a failed job
+        note(f"{folder.name}: post-processing failed: {err}")
+        store.write_status(folder, postprocess_error=str(err))
 
 
 def register(sub: argparse._SubParsersAction) -> None:

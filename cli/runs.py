@@ -4,14 +4,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from tqdm import tqdm
 
 import lessons
 from cache import store
 from cache.rekey import rekey_folders
+from nets.models import require_lab_model
 from cli.args import add_spec_arguments, cache_dir_of, spec_from_args
+from cli.jobs import postprocess_finished
 from training.presets import PRESETS
 
 
@@ -19,6 +20,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from training.runner import execute
 
     spec = spec_from_args(args)
+    require_lab_model(spec, "train")   # before any folder is made: a custom model's run cannot be retrained here
     cache_dir = cache_dir_of(args)
     folder = store.run_folder(cache_dir, spec.run_id)
     if folder.exists() and not args.force:
@@ -28,7 +30,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(_final_line(status))
             return 0
     if folder.exists() and args.force:
-        _remove_run(folder)
+        store.delete_run(folder)
     folder = store.create_run_folder(cache_dir, spec)
     print(f"{spec.run_id}: training {spec.name or 'custom spec'} into {folder}", flush=True)
     bar = tqdm(total=None, unit="step", dynamic_ncols=True, disable=args.quiet)
@@ -40,15 +42,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     status = execute(spec, folder, progress=progress)
     bar.close()
+    postprocess_finished(folder)
     print(f"{spec.run_id}: {status['state']}" + (f" ({status['error']})" if status.get("error") else ""))
     print(_final_line(status))
     return 0 if status["state"] in ("finished", "diverged") else 1
-
-
-def _remove_run(folder: Path) -> None:
-    import shutil
-
-    shutil.rmtree(folder)
 
 
 def _final_line(status: dict) -> str:

@@ -122,11 +122,19 @@ def get_lesson(lesson_id: str) -> Lesson:
     raise LessonError(f"unknown lesson {lesson_id!r}; known: {', '.join(l.id for l in LESSONS)}")
 
 
-def page_path(page_id: str) -> str:
+def get_page(page_id: str) -> Page:
     for page in PAGES:
         if page.id == page_id:
-            return page.path
+            return page
     raise LessonError(f"unknown page {page_id!r}; known: {', '.join(p.id for p in PAGES)}")
+
+
+def page_path(page_id: str) -> str:
+    return get_page(page_id).path
+
+
+def page_title(page_id: str) -> str:
+    return get_page(page_id).title
 
 
 def lesson_of(name: str) -> Lesson | None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from runspec.datasets import DATASET_NAMES
 
@@ -25,6 +27,9 @@ RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{12}$")
 
 Activation = Literal["relu", "sigmoid", "tanh", "prelu", "identity"]
 Loss = Literal["cross-entropy", "mse", "mae"]
+# A model (and data) trained in the user's own loop and recorded through reglab: the spec
+# describes it (custom_repr, hparams) but the lab cannot build or retrain it.
+CUSTOM = "custom"
 
 
 class SpecError(ValueError):
@@ -50,13 +55,15 @@ class DataSpec(_Frozen):
     @field_validator("name")
     @classmethod
     def _known_dataset(cls, name: str) -> str:
+        if name == CUSTOM:   # the user's own data (a custom run); there is no loader for it
+            return name
         if name not in DATASET_NAMES:
             raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(sorted(DATASET_NAMES))}")
         return name
 
 
 class ModelSpec(_Frozen):
-    kind: Literal["mlp", "linear"] = "mlp"
+    kind: Literal["mlp", "linear", "custom"] = "mlp"
     widths: tuple[int, ...] = (256,)
     activation: Activation = "relu"
     batchnorm: Literal["none", "before", "after"] = Field(
@@ -66,6 +73,7 @@ class ModelSpec(_Frozen):
     dropout: tuple[float, ...] | float = Field(default=0.0, description="one rate per hidden layer (or one for all)")
     init_std: float | None = Field(default=None, gt=0.0, description="weights ~ N(0, std^2), biases 0; None = torch default")
     bias: bool = True
+    custom_repr: str = Field(default="", description="kind 'custom': repr() of the user's nn.Module")
 
     @field_validator("widths")
     @classmethod
@@ -86,6 +94,10 @@ class ModelSpec(_Frozen):
 
     @model_validator(mode="after")
     def _shape_consistent(self) -> "ModelSpec":
+        if self.kind == CUSTOM:
+            return self._custom_consistent()
+        if self.custom_repr:
+            raise ValueError(f"model.custom_repr: only a model of kind 'custom' has one, got kind={self.kind!r}")
         if self.kind == "mlp" and not self.widths:
             raise ValueError("model.widths: an mlp needs at least one hidden layer, got []; use kind='linear' for none")
         if self.kind == "linear" and self.widths:
@@ -93,6 +105,20 @@ class ModelSpec(_Frozen):
         if isinstance(self.dropout, tuple) and len(self.dropout) != len(self.widths):
             raise ValueError(
                 f"model.dropout: {len(self.dropout)} rates for {len(self.widths)} hidden layers; give one per layer")
+        return self
+
+    def _custom_consistent(self) -> "ModelSpec":
+        """A custom model is described by its repr alone: the MLP's fields stay at their defaults."""
+        if not self.custom_repr.strip():
+            raise ValueError("model.custom_repr: a custom model needs its repr (the nn.Module printed)")
+        if self.widths:
+            raise ValueError(f"model.widths: a custom model's layers are in custom_repr; give [], got {list(self.widths)}")
+        fields = type(self).model_fields
+        set_mlp = [n for n in fields if n not in ("kind", "widths", "custom_repr")
+                   and getattr(self, n) != fields[n].get_default()]
+        if set_mlp:
+            raise ValueError(f"model.{set_mlp[0]}: a custom model's layers are in custom_repr; leave the lab MLP's "
+                             f"fields ({', '.join(set_mlp)}) at their defaults")
         return self
 
     @property
@@ -133,6 +159,39 @@ class ProbeSpec(_Frozen):
     smoothness: bool = Field(default=False, description="loss landscape along the gradient")
 
 
+class FrozenParams(dict):
+    """The read-only, hashable dict of a spec's hparams (a RunSpec is immutable and hashable)."""
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("a spec's hparams are read-only; build a new spec with other hparams")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=lambda item: item[0])))
+
+    def __reduce__(self):
+        return FrozenParams, (dict(self),)
+
+
+def _check_hparams(value: Any) -> Any:
+    """JSON scalars under non-empty string keys; the message names the key and what it got."""
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a dict of name -> value, got {type(value).__name__}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"every name must be a non-empty string, got {key!r}")
+        if item is not None and not isinstance(item, (bool, int, float, str)):
+            raise ValueError(f"{key!r} is a {type(item).__name__} ({item!r}); only JSON scalars (str, int, float, "
+                             f"bool or None) are recorded, so record it as a string")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{key!r} must be a finite number, got {item!r}")
+    return value
+
+
+HParams = Annotated[dict[str, Any], BeforeValidator(_check_hparams), AfterValidator(FrozenParams)]
+
+
 class RunSpec(_Frozen):
     spec_version: int = SPEC_VERSION   # kept in spec.json for readers; the id hashes SPEC_VERSION itself
     name: str = Field(default="", description="a human label; part of the id like everything else")
@@ -150,6 +209,19 @@ class RunSpec(_Frozen):
     ensemble_data: Literal["same", "disjoint", "bootstrap"] = "disjoint"
     ensemble_init: Literal["different", "same"] = "different"
     checkpoint_every_epoch: bool = True
+    hparams: HParams = Field(default=FrozenParams(), description="a custom run's hyper-parameters, as the user named them")
+
+    @model_validator(mode="after")
+    def _custom_data_needs_custom_model(self) -> "RunSpec":
+        if self.data.name == CUSTOM and self.model.kind != CUSTOM:
+            raise ValueError(f"data.name: 'custom' (the user's own data) goes with model.kind 'custom', "
+                             f"got model.kind={self.model.kind!r}")
+        return self
+
+    @property
+    def is_custom(self) -> bool:
+        """A model trained in the user's own loop (reglab): recorded here, never trained by the lab."""
+        return self.model.kind == CUSTOM
 
     @model_validator(mode="after")
     def _closed_form_needs_linear_mse(self) -> "RunSpec":

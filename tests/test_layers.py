@@ -19,9 +19,10 @@ LAYERS = (
     ("training",),                     # datasets, probes, trainer, jobs, presets
     ("analysis",),                     # pure functions and chart builders
     ("postprocess",),                  # predictions, sub-network scores, precompute
+    ("reglab",),                       # the public API for the user's own models
     ("ui",),                           # Streamlit helpers
     ("lessons", "walkthroughs"),       # the registry and the lesson-file loader
-    ("views", "app", "cli", "bench", "reglab"),   # entry points: nothing imports them
+    ("views", "app", "cli", "bench"),  # entry points: nothing imports them
 )
 LEVEL = {package: level for level, packages in enumerate(LAYERS) for package in packages}
 

@@ -32,6 +32,11 @@ def _tiny_runs():
     no_probes = dict(SMALL_MNIST, probes__activations=False)   # these charts read scores and stored tables only
     runs += [tiny(PRESETS[name].spec, model__widths=[16, 16], **no_probes) for name in ("d2l-dropout", "d2l-no-dropout")]
     runs += [tiny(PRESETS[name].spec, model__widths=[8, 8, 8], **SMALL_MNIST) for name in ("bn-fig1-nobn", "bn-fig1-bn")]
+    # the Keras lesson on the synthetic stand-in for the Concrete data (same feature scales)
+    runs += [tiny(PRESETS[name].spec, data__name="concrete-synthetic", model__widths=[16, 16, 16], epochs=2,
+                  probe_every=4, probes__activations=False)
+             for name in ("keras-concrete-nobn", "keras-concrete-bn", "keras-concrete-bn-preact",
+                          "keras-concrete-inputbn", "keras-concrete-dropout-bn")]
     sweeps = {"dropout-rate-sweep": dict(model__widths=[16, 16]), "bn-lr-sweep": dict(model__widths=[8, 8, 8]),
               "tuning-grid": dict(model__widths=[16]), "tuning-random": dict(model__widths=[16])}
     for name, shape in sweeps.items():

@@ -211,4 +211,9 @@ DATASETS: dict[str, Callable[["DataSpec"], Dataset]] = {
 
 
 def load_dataset(spec: "DataSpec") -> Dataset:
+    from runspec import CUSTOM, SpecError
+
+    if spec.name == CUSTOM:
+        raise SpecError("data.name 'custom' is the user's own data, recorded by reglab with a custom model; "
+                        "the lab has no loader for it")
     return DATASETS[spec.name](spec)

@@ -45,6 +45,13 @@ def default_slots() -> int:
     return os.cpu_count() or 1
 
 
+def _refuse_custom(spec: RunSpec, run_id: str, action: str) -> None:
+    """A custom model's run is written by the user's own loop (reglab): no job may train or stop it."""
+    if spec.is_custom:
+        raise JobError(f"cannot {action} run {run_id}: it records a custom model from the user's own training "
+                       f"loop (reglab), which the lab cannot retrain or stop; use the user's script instead")
+
+
 def _cache(cache_dir: Path | str | None) -> Path:
     return Path(cache_dir or store.default_cache_dir()).resolve()
 
@@ -58,6 +65,7 @@ def launch(spec: RunSpec, cache_dir: Path | str | None = None, sweep: str | None
     A finished (or diverged) run with this id is a cache hit and a queued or running one is
     already on its way: nothing starts. A cancelled, failed or interrupted one continues
     from its last checkpoint."""
+    _refuse_custom(spec, spec.run_id, "launch")
     cache_dir, slots = _cache(cache_dir), slots or default_slots()
     folder = store.run_folder(cache_dir, spec.run_id)
     if (folder / "spec.json").exists():
@@ -77,6 +85,7 @@ def resume(run_id: str, cache_dir: Path | str | None = None, slots: int | None =
     """Relaunch an interrupted, cancelled or failed run from checkpoints/last.pt."""
     cache_dir = _cache(cache_dir)
     folder = find(run_id, cache_dir)
+    _refuse_custom(store.read_spec(folder), run_id, "resume")
     status = store.read_status(folder)
     state = status["state"]
     if state in RESUMABLE_STATES and _live_pid(status):
@@ -129,6 +138,7 @@ def cancel(run_id: str, cache_dir: Path | str | None = None, wait_s: float = 10.
     """SIGTERM a queued or running job's process group; the job marks itself cancelled.
     Returns the status after waiting up to `wait_s` for the process to end."""
     folder = find(run_id, cache_dir)
+    _refuse_custom(store.read_spec(folder), run_id, "cancel")   # its pid is the user's own process
     status = store.read_status(folder)
     if status["state"] not in ACTIVE_STATES and not _live_pid(status):
         raise JobError(f"run {run_id} is not running (it is {status['state']}); nothing to cancel")

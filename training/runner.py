@@ -13,12 +13,15 @@ from typing import Callable
 
 from cache import store
 from runspec import RunSpec
+from nets.models import require_lab_model
 from training.trainer import Diverged, Heartbeat, Trainer
 
 
 def execute(spec: RunSpec, folder: Path, resume: bool = False, should_stop: Callable[[], bool] = lambda: False,
             progress: Callable[[int, int], None] | None = None) -> dict:
-    """Train `spec` into `folder`; returns the final status fields."""
+    """Train `spec` into `folder`; returns the final status fields. A custom model's spec is
+    refused (CustomModelError) before the folder is touched: it belongs to the user's loop."""
+    require_lab_model(spec, "train")
     store.write_status(folder, state="running", pid=os.getpid(), started=time.time(), heartbeat=time.time(),
                        error=None, reason=None)
     trainer = None

@@ -20,7 +20,7 @@ from cache import store
 from training import probes
 from training.datasets import Dataset, load_dataset
 from training.losses import evaluate, member_loss
-from nets.models import MLP, build_model, is_bias
+from nets.models import MLP, build_model, is_bias, require_lab_model
 from runspec import RunSpec
 
 PROBE_EVAL_EXAMPLES = 1000   # per split at probe steps; epoch ends use probes.eval_max
@@ -87,6 +87,7 @@ class Trainer:
 
     def __init__(self, spec: RunSpec, folder: Path, should_stop: Callable[[], bool] = lambda: False,
                  progress: Callable[[int, int], None] | None = None):
+        require_lab_model(spec, "train")
         self.spec, self.folder, self.should_stop, self.progress = spec, folder, should_stop, progress
         self.device = select_device(spec.device)
         self.data: Dataset = load_dataset(spec.data)

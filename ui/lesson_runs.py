@@ -22,7 +22,9 @@ from ui import data
 # Short names for the fields a student's variant usually changes (else the dotted name).
 FIELD_NAMES = {"optim.lr": "lr", "model.dropout": "dropout", "model.widths": "widths", "model.batchnorm": "BN",
                "optim.weight_decay": "weight decay", "data.n_train": "training images", "optim.name": "optimizer",
-               "model.activation": "activation", "batch_size": "batch", "data.label_noise": "label noise"}
+               "model.activation": "activation", "batch_size": "batch", "data.label_noise": "label noise",
+               "data.n_test": "test images"}
+NOT_TRAINING = {"data.data_dir", "probe_every", "device", "checkpoint_every_epoch"}
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,8 @@ def differences(folder: Path) -> str:
     if preset is None:
         return "custom spec"
     changes = changed_fields(preset.spec, spec)
-    changes.pop("data.data_dir", None)   # where the files are is not what was trained
+    for field in [f for f in changes if f in NOT_TRAINING or f.startswith("probes.")]:
+        changes.pop(field)   # where the files are and what was measured are not what was trained
     if not changes:
         return "as the preset"
     return ", ".join(f"{FIELD_NAMES.get(field, field)} {_short(new)}" for field, (_, new) in changes.items())

@@ -54,7 +54,9 @@ def live_panel() -> None:
     for run in active.itertuples(index=False):
         bar, button = st.columns([6, 1], vertical_alignment="center")
         bar.progress(float(run.status.get("progress") or 0.0), text=_progress_text(run))
-        if not read_only() and is_user_run(run.folder):
+        if run.spec.is_custom:   # its pid is the user's own process: only their loop may stop it
+            button.caption("from your own loop")
+        elif not read_only() and is_user_run(run.folder):
             button.button("Cancel", key=f"cancel-{run.run_id}", icon=":material/stop_circle:",
                           on_click=_cancel, args=(run.run_id, run.folder))
     now = set(active["run_id"]) if not active.empty else set()
@@ -83,6 +85,10 @@ def _explain(run) -> None:
     elif run.state == "failed":
         st.error(f"This run failed: {status.get('error') or 'no error text'}. Its job.log has the traceback.",
                  icon=":material/error:")
+    elif run.state == "interrupted" and run.spec.is_custom:
+        st.warning("This run was recorded from your own training loop, whose process ended before it closed "
+                   "the recorder (use `with reglab.watch(...)`); its rows up to then are all here.",
+                   icon=":material/pause_circle:")
     elif run.state == "interrupted":
         st.warning(f"This run was interrupted ({status.get('reason') or 'its process is gone'}); "
                    "resume continues from its last checkpoint.", icon=":material/pause_circle:")
@@ -123,12 +129,14 @@ def render_manage(runs: pd.DataFrame) -> None:
     spec_col.download_button("Spec (JSON)", _spec_json(run.spec), file_name=f"{run.run_id}.json",
                              mime="application/json", key="spec-json", on_click="ignore",
                              icon=":material/data_object:",
-                             help="Rerun elsewhere: python -m training run --spec FILE.json")
+                             help="A model recorded from your own loop: its repr and hparams (the lab cannot "
+                                  "retrain it)" if run.spec.is_custom else
+                             "Rerun elsewhere: python -m training run --spec FILE.json")
     if read_only():
         st.caption(":lock: Read-only: resume and delete are off.")
         return
     mine = is_user_run(run.folder)
-    if mine and run.state in RESUMABLE:
+    if mine and run.state in RESUMABLE and not run.spec.is_custom:
         resume_col.button("Resume", key="resume", icon=":material/play_arrow:", on_click=_resume,
                           args=(run.run_id, run.folder))
     if mine and run.state not in ACTIVE:

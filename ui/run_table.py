@@ -37,8 +37,23 @@ def table_row(run) -> dict:
         "batchnorm": spec.model.batchnorm, "dropout": _joined(spec.model.dropout_rates),
         "optimizer": spec.optim.name, "lr": spec.optim.lr, "weight_decay": spec.optim.weight_decay,
         "epochs": spec.epochs, "batch_size": spec.batch_size, "ensemble": spec.ensemble,
-        **final_metrics(status),
+        **final_metrics(status), **(_custom_columns(spec) if spec.is_custom else {}),
     }
+
+
+def _custom_columns(spec) -> dict:
+    """A model recorded from the user's own loop (reglab) has no lab MLP or optimizer fields:
+    those columns stay blank, or show the user's hparams of the same name."""
+    hparams = spec.hparams
+    columns = {"widths": "-", "activation": "", "batchnorm": "", "dropout": "", "optimizer": "",
+               "n_train": None, "label_noise": None, "lr": None, "weight_decay": None, "epochs": None,
+               "batch_size": None}
+    for key in ("lr", "weight_decay", "epochs", "batch_size"):
+        if isinstance(hparams.get(key), (int, float)) and not isinstance(hparams.get(key), bool):
+            columns[key] = hparams[key]
+    if isinstance(hparams.get("optimizer"), str):
+        columns["optimizer"] = hparams["optimizer"]
+    return columns
 
 
 def table_frame(runs: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from ui.lesson_view import show_lesson_chart
 from ui.messages import diverged_run, missing_runs
 
 TEXTBOOK = {"degree 3: a good fit": presets.core.POLYNOMIAL_DEGREE3.name, "degree 1: underfitting": presets.core.POLYNOMIAL_DEGREE1.name,
-            "degree 19: overfitting": presets.core.POLYNOMIAL_DEGREE19.name}
+            "degree 19: 20 features": presets.core.POLYNOMIAL_DEGREE19.name}
 CUSTOM = "any degree and size (closed form)"
 PUBLISHED_NORMS = {0.0: {"D2L from scratch": 13.52, "D2L concise": 14.19},
                    3.0: {"D2L from scratch": 0.350, "D2L concise": 0.440}}
@@ -78,7 +78,7 @@ def textbook_fit(name: str) -> None:
                             pd.DataFrame({"x": X_GRID, "curve": f"SGD fit, degree {spec.data.degree}",
                                           "y": bv.polynomial_features(X_GRID, spec.data.degree) @ weights})])
         points = bvr.fit_points(data.x_train_1d, data.y_train, data.x_test_1d, data.y_test)
-        show_fit(curves, points, weights, f"fit-{name}")
+        show_fit(curves, points, weights, f"fit-{name}", findings.fit_story(status.get("final") or {}))
     degree = {name: d for d, name in lesson_charts.POLY_PRESETS.items()}[name]   # the preset's, not the run's
     show_lesson_chart(f"poly-loss-degree{degree}", "bv")   # the walkthrough's chart for this preset
 
@@ -92,9 +92,9 @@ def _learned_weights(folder: Path) -> np.ndarray | None:
     return None if final is None else final["model"]["output.weight"][0, 0].double().numpy()
 
 
-def show_fit(curves: pd.DataFrame, points: pd.DataFrame, weights: np.ndarray, key: str) -> None:
+def show_fit(curves: pd.DataFrame, points: pd.DataFrame, weights: np.ndarray, key: str, measured: str = "") -> None:
     show_chart(cached_spec(charts.polynomial_fit_chart, curves, points), curves, key,
-               caption="Look at the fit between and beyond the training points, not on them.")
+               caption=f"Look at the fit between and beyond the training points, not on them. {measured}".strip())
     show_code(charts.polynomial_fit_chart, bv.polynomial_features, bv.true_polynomial)
     show_chart(cached_spec(charts.weights_vs_truth_chart, weights, bv.TRUE_POLY_WEIGHTS),
                pd.DataFrame({"learned": weights}), f"{key}-weights",

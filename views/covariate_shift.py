@@ -9,6 +9,7 @@ import streamlit as st
 
 from analysis import covariate_shift as cs
 from analysis import covariate_shift_charts as charts
+from analysis import findings
 from analysis import palette
 from cache import store
 from training import fashion_mnist, presets
@@ -16,7 +17,7 @@ from training.datasets import load_dataset
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
-from lessons import page_path
+from lessons import page_path, page_title
 from ui.lesson_view import show_lesson_chart
 from ui.messages import missing_runs
 
@@ -83,7 +84,7 @@ else:
     unit_ids = sorted(set().union(*(set(u.loc[u["layer"] == layer, "unit"]) for u in units.values() if not u.empty)))
     unit = right.selectbox("Unit", unit_ids, key="bn_fig1_unit")
     bands = cs.unit_percentiles(units, layer, unit)
-    show_chart(cached_spec(charts.unit_bands_chart, bands), bands, "bn-fig1-unit", LOOK["unit_bands"])
+    show_chart(cached_spec(charts.unit_bands_chart, bands), bands, "bn-fig1-unit", findings.percentile_story(bands))
     show_code(cs.accuracy_curves, cs.unit_percentiles)
 
 # ---------------------------------------------------------------- 2. per-layer drift
@@ -143,8 +144,8 @@ else:
 
 # ---------------------------------------------------------------- 4. unscaled inputs
 st.header("BN rescues unscaled inputs")
-st.page_link(page_path("keras"), label="The Keras course's Concrete exercise, on the real data, has its own page",
-             icon=":material/arrow_forward:")
+st.markdown(f"The Keras course's Concrete exercise, on the real data, has its own page: "
+            f"[{page_title('keras')}](/{Path(page_path('keras')).stem}).")
 
 # ---------------------------------------------------------------- 5. learning rates
 st.header("BN allows higher learning rates")
@@ -182,5 +183,5 @@ else:
         st.info(f"The test images are needed for this comparison: {err}", icon=":material/info:")
     else:
         modes = cs.bn_mode_comparison(model, x, y)
-        show_chart(cached_spec(charts.modes_chart, modes), modes, "bn-modes", LOOK["modes"])
+        show_chart(cached_spec(charts.modes_chart, modes), modes, "bn-modes", findings.modes_story(modes))
         show_code(cs.bn_mode_comparison)
