@@ -25,7 +25,7 @@ def _whole(values) -> bool:
 
 def _x(field: str, log_x: bool, title: str | None = None, values=None) -> alt.X:
     """The knob axis; ticks at whole numbers where every value is one (degrees, epochs)."""
-    axis = palette.whole_axis() if values is not None and _whole(values) else alt.Axis(format=",.4~g")
+    axis = palette.whole_axis() if values is not None and _whole(values) else alt.Axis(format=",.4~r")
     return alt.X(f"{field}:Q", title=title or field, axis=axis,
                  scale=alt.Scale(type="log") if log_x else alt.Scale(zero=False))
 
@@ -70,17 +70,20 @@ def stacked_decomposition_chart(df: pd.DataFrame, knob: str, test_error: pd.Data
 
 
 def train_test_curve_chart(df: pd.DataFrame, x: str, log_x: bool = False,
-                           log_y: bool = True) -> alt.Chart:
-    """Train (dashed) and test (solid) loss vs a knob or epoch; df: long frame [x, split, value]."""
+                           log_y: bool = True) -> alt.LayerChart:
+    """Train (dashed) and test (solid) loss vs a knob or epoch; df: long frame [x, split, value].
+    Train is drawn over test: where the curves meet, the solid line shows through the dashes."""
     splits = [s for s in palette.SPLITS if s in set(df["split"])] + sorted(set(df["split"]) - set(palette.SPLITS))
-    return alt.Chart(df).mark_line(point=palette.sparse(df, ["split"])).encode(
+    lines = alt.Chart(df).mark_line(point=palette.sparse(df, ["split"])).encode(
         x=_x(x, log_x, values=df[x]),
         y=alt.Y("value:Q", title="loss", scale=alt.Scale(type="log") if log_y else alt.Scale(),
                 axis=palette.log_axis(df["value"]) if log_y else alt.Axis()),
         color=palette.color("split", splits, title="split", symbolType="stroke"),
         strokeDash=palette.split_dash(domain=splits),
         tooltip=[alt.Tooltip(f"{x}:Q"), "split:N", alt.Tooltip("value:Q", format=".4g")],
-    ).properties(title=alt.TitleParams(
+    )
+    return alt.layer(lines.transform_filter("datum.split != 'train'"),
+                     lines.transform_filter("datum.split == 'train'")).properties(title=alt.TitleParams(
         "Training vs test loss",
         subtitle="A widening gap between the test and training curves is overfitting; "
                  "both curves high is underfitting."))
@@ -169,14 +172,17 @@ def _y_window(points: pd.DataFrame) -> list[float]:
     return [lo - pad, hi + pad]
 
 
-def _decades(values, constant: float) -> list[float]:
-    """0 and the signed powers of ten from `constant` out to the values on each side: the ticks of a symlog axis."""
+def _decades(values, constant: float, thirds: bool = False) -> list[float]:
+    """0 and the signed powers of ten from `constant` out to the values on each side: the ticks
+    of a symlog axis (with `thirds`, 3 x each power on the positive side too)."""
     values = [float(v) for v in values if np.isfinite(v)]
 
     def powers(top: float) -> list[float]:
         count = int(np.ceil(np.log10(top / constant))) + 1 if top > constant else 1
         return [float(f"{constant * 10 ** k:.12g}") for k in range(count)]
     above = powers(max([v for v in values if v > 0], default=constant))
+    if thirds:
+        above = sorted(above + [float(f"{3 * p:.12g}") for p in above[:-1]])
     below = [-p for p in reversed(powers(-min(values)))] if values and min(values) < 0 else []
     return below + [0.0] + above
 
@@ -188,7 +194,7 @@ def lambda_chart(df: pd.DataFrame, y: str, title: str, log_y: bool = True) -> al
     Train is dashed and test solid; ticks at 0 and every power of ten."""
     ticks = [t for t in _decades(df["lambda"], 0.001) if t >= 0]
     x = alt.X("lambda:Q", scale=alt.Scale(type="symlog", constant=0.001), title="weight decay lambda (symlog)",
-              axis=alt.Axis(values=ticks, format=",.4~g"))
+              axis=alt.Axis(values=ticks, format=",.4~r"))
     y_scale = alt.Scale(type="log") if log_y else alt.Scale()
     y_axis = palette.log_axis(pd.concat([df["lo"], df["hi"], df["value"]])) if log_y else alt.Axis()
     series = [s for s in palette.SPLITS if s in set(df["series"])] + sorted(set(df["series"]) - set(palette.SPLITS))
@@ -266,19 +272,20 @@ def rf_decomposition_chart(df: pd.DataFrame, threshold: float, title: str) -> al
         color=palette.REFERENCE, strokeDash=palette.DOTTED, strokeWidth=1.5).encode(
         x="width:Q", tooltip=[alt.Tooltip("width:Q", title="interpolation threshold")])
     bias = df[df["series"] == "bias^2"]
-    ticks = _decades(bias["value"], 0.1)
+    ticks = _decades(bias["value"], 0.1, thirds=True)
     opacity = palette.picked_opacity(SWEEP_PICK)
     bias_line = alt.Chart(bias).mark_line(point=True).add_params(palette.legend_pick("variant", SWEEP_PICK)).encode(
         x=_width_x(df["width"]), color=color, tooltip=tips, opacity=opacity,
-        y=alt.Y("value:Q", title="bias^2 (symmetric log)", scale=alt.Scale(type="symlog", constant=0.1),
-                axis=alt.Axis(values=ticks, format=",.4~g")))
+        y=alt.Y("value:Q", title="bias^2 (symmetric log)",
+                scale=alt.Scale(type="symlog", constant=0.1, domain=[ticks[0], ticks[-1]], nice=False),
+                axis=alt.Axis(values=ticks, format=",.4~r", labelOverlap=False)))
     zero = alt.Chart(pd.DataFrame({"value": [0.0]})).mark_rule(color=palette.REFERENCE).encode(y="value:Q")
     variance = df[df["series"] == "variance"]
     variance_line = alt.Chart(variance).mark_line(point=True).encode(
         x=_width_x(df["width"]), color=color, tooltip=tips, opacity=opacity,
         y=alt.Y("value:Q", title="variance (log)", scale=alt.Scale(type="log"),
                 axis=palette.log_axis(variance["value"])))
-    panel = dict(width=340, height=240)
+    panel = dict(width=340, height=300)
     return alt.hconcat(alt.layer(zero, bias_line, rule).properties(**panel),
                        alt.layer(variance_line, rule).properties(**panel)).properties(title=alt.TitleParams(
         title, subtitle=["bias^2 = risk - variance: where the variance estimate is huge (at the threshold) it can "

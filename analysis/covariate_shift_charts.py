@@ -81,8 +81,8 @@ def unit_bands_chart(frame: pd.DataFrame) -> alt.FacetChart:
                                                                              alt.Tooltip("q50:Q", format=".3f")])
     return alt.layer(band, edges, median, data=frame).properties(width=300, height=240).facet(
         column=alt.Column("variant:N", sort=VARIANT_ORDER, title=None),
-    ).properties(title=alt.TitleParams("", subtitle="Thick line: the median; band and thin lines: the 15th to 85th "
-                                                    "percentile."))
+    ).properties(title=alt.TitleParams("One unit's input over training", subtitle="Thick line: the median; band "
+                                                    "and thin lines: the 15th to 85th percentile."))
 
 
 def layer_bands_chart(frame: pd.DataFrame) -> alt.FacetChart:
@@ -142,7 +142,7 @@ def smoothness_chart(frame: pd.DataFrame) -> alt.FacetChart:
     long = long.assign(measure=long["measure"].map(palette.label))
     return alt.Chart(long).mark_line().encode(
         x=_step("step"),
-        y=alt.Y("value:Q", scale=alt.Scale(type="log"), title=None, axis=alt.Axis(format=".4~g")),
+        y=alt.Y("value:Q", scale=alt.Scale(type="log"), title=None, axis=alt.Axis(format=",.4~r")),
         color=_variant_color(long), opacity=_opacity(0.8),
         tooltip=["variant", "measure", "step", alt.Tooltip("value:Q", format=".3g")],
     ).add_params(_pick()).properties(width=220, height=180).facet(
@@ -155,7 +155,7 @@ def lr_sweep_chart(frame: pd.DataFrame) -> alt.LayerChart:
     data = frame.assign(shown=frame["score"].fillna(0.0).where(frame["outcome"] != "diverged", 0.0),
                         variant=frame["batchnorm"].map(lambda v: PLACEMENT.get(v, v)))
     base = alt.Chart(data).encode(
-        x=alt.X("lr:Q", scale=alt.Scale(type="log"), title="learning rate", axis=alt.Axis(format=".4~g")),
+        x=alt.X("lr:Q", scale=alt.Scale(type="log"), title="learning rate", axis=alt.Axis(format=",.4~r")),
         y=alt.Y("shown:Q", title="final test accuracy", scale=alt.Scale(domain=[0, 1])),
         color=_variant_color(data),
     )
@@ -202,9 +202,10 @@ def modes_chart(frame: pd.DataFrame) -> alt.Chart:
              for m, k, b in zip(frame["mode"], kind, frame["batch_size"])]
     data = frame.assign(kind=kind, label=label)
     base = alt.Chart(data).encode(
-        x=alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1]), title="test accuracy"),
+        x=alt.X("accuracy:Q", scale=alt.Scale(domain=[0, 1]), title="test accuracy",
+                axis=alt.Axis(values=[0, 0.2, 0.4, 0.6, 0.8, 1.0], format=".1f")),
         y=alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=0)),
         tooltip=["mode", "batch_size", alt.Tooltip("accuracy:Q", format=".4f")])
-    bars = base.mark_bar().encode(color=palette.color("kind", list(MODES.values()), title="BN uses"))
+    bars = base.mark_bar().encode(color=palette.color("kind", list(MODES.values()), title="BN mode"))
     values = base.mark_text(align="left", dx=4).encode(text=alt.Text("accuracy:Q", format=".3f"))
     return alt.layer(bars, values).properties(height=alt.Step(30))

@@ -124,7 +124,7 @@ def rate_sweep_chart(sweep: pd.DataFrame, x_field: str = "rate", x_title: str = 
     sort = list(dict.fromkeys(sweep[x_field])) if x_type == "N" else None
     base = alt.Chart(sweep).encode(
         x=alt.X(f"{x_field}:{x_type}", title=x_title, sort=sort,
-                axis=alt.Axis(labelAngle=0, **({"format": ",.4~g"} if x_type == "Q" else {}))),
+                axis=alt.Axis(labelAngle=0, **({"format": ",.4~r"} if x_type == "Q" else {}))),
         color=palette.color("split", ["train", "test", "gap"], title="split", symbolType="stroke"),
         strokeDash=palette.split_dash(domain=["train", "test", "gap"]),
         tooltip=[f"{x_field}:{x_type}", "split:N", alt.Tooltip("value:Q", format=".4f")])

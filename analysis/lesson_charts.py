@@ -78,7 +78,7 @@ def grid_heatmap(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt.Laye
 def search_scatter(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt.Chart:
     """Grid and random search points in the (lr, beta1) plane, coloured by the final metric."""
     return alt.Chart(frame).mark_point(filled=True, size=120).encode(
-        x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"), axis=alt.Axis(format=".4~g")),
+        x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"), axis=alt.Axis(format=",.4~r")),
         y=alt.Y("beta1:Q", title=palette.label("beta1"), scale=alt.Scale(zero=False)),
         color=alt.Color(f"{metric}:Q", title=palette.label(metric), scale=alt.Scale(scheme="viridis")),
         shape=alt.Shape("search:N", title="search"),
@@ -91,7 +91,7 @@ def lr_projection_chart(frame: pd.DataFrame, metric: str = "test_accuracy") -> a
     """The same runs seen along the learning-rate axis only: the grid stacks 3 beta1 values on
     each of 3 rates, random search spreads its runs over 9 rates."""
     return alt.Chart(frame).mark_point(filled=True, size=90, opacity=0.8).encode(
-        x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"), axis=alt.Axis(format=".4~g")),
+        x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"), axis=alt.Axis(format=",.4~r")),
         y=alt.Y(f"{metric}:Q", title=palette.label(metric), scale=alt.Scale(zero=False)),
         color=palette.color("search", ["grid", "random"], title="search"), shape=alt.Shape("search:N", title="search"),
         tooltip=["search:N", alt.Tooltip("lr:Q", format=".3g"), "beta1:Q", alt.Tooltip(f"{metric}:Q", format=".4f")],

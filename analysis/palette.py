@@ -73,7 +73,8 @@ LABELS: dict[str, str] = {
     "mean_activation": "mean activation",
     "yang-mse": "MSE (Yang et al.)", "yang-ce": "cross-entropy (Yang et al.)",
     "yang-mse-raw": "MSE on raw outputs (Yang et al.)", "scores": "scores", "classical": "squared error",
-    "bias2": "bias^2", "risk": "risk (test MSE)", "train_error": "train error", "test_error": "test error",
+    "bias2": "bias^2", "risk": "risk", "ensemble_test_error": "ensemble test error",
+    "train_error": "train error", "test_error": "test error",
     "test_accuracy": "test accuracy", "train_accuracy": "train accuracy", "beta1": "beta1 (Adam)",
     "lr": "learning rate",
 }
@@ -171,7 +172,7 @@ def whole_axis(**options) -> alt.Axis:
 def log_format(values: Iterable[float]) -> str:
     """One number format for a log axis: plain decimals where they stay short (0.001 to 100,000)."""
     positive = [float(v) for v in values if v is not None and float(v) > 0]
-    return ",.4~g" if not positive or (min(positive) >= 1e-3 and max(positive) < 1e6) else "powers"
+    return ",.4~r" if not positive or (min(positive) >= 1e-3 and max(positive) < 1e6) else "powers"
 
 
 SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
@@ -184,14 +185,14 @@ def log_axis(values: Iterable[float], **options) -> alt.Axis:
     values = list(values)
     positive = [float(v) for v in values if v is not None and np.isfinite(v) and float(v) > 0]
     if not positive:
-        return alt.Axis(**{"format": ",.4~g", **options})
+        return alt.Axis(**{"format": ",.4~r", **options})
     low, high = int(math.floor(math.log10(min(positive)))), int(math.ceil(math.log10(max(positive))))
     if high - low <= 2:
-        return alt.Axis(**{"format": ",.4~g", **options})
+        return alt.Axis(**{"format": ",.4~r", **options})
     powers = list(range(low, high + 1, 1 if high - low <= 10 else 2))
     ticks = [float(f"1e{k}") for k in powers]
     if log_format(values) != "powers":
-        return alt.Axis(**{"values": ticks, "format": ",.4~g", **options})
+        return alt.Axis(**{"values": ticks, "format": ",.4~r", **options})
     names = {str(k): "10" + str(k).translate(SUPERSCRIPT) for k in powers}
     label = f"{names!r}['' + round(log(datum.value) / LN10)]"   # '' + n: a plain "-3", not d3's "\u22123"
     return alt.Axis(**{"values": ticks, "labelExpr": label, **options})

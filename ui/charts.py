@@ -60,7 +60,8 @@ def styled_spec(spec: dict, scale: float = 1.0) -> dict:
     merged = {**base, **{k: {**base[k], **v} if isinstance(v, dict) and isinstance(base.get(k), dict) else v
                          for k, v in own.items()}}
     body = _grown({k: v for k, v in spec.items() if k != "config"}, 1 + (scale - 1) / 2) if scale != 1 else spec
-    return {"padding": 8, **body, "config": merged}   # padding: room for the outermost tick labels
+    # padding: room for the outermost tick labels (an object: Streamlit adds to its sides)
+    return {"padding": {"top": 8, "bottom": 8, "left": 8, "right": 8}, **body, "config": merged}
 
 
 def _grown(node, factor: float):

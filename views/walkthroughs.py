@@ -23,7 +23,7 @@ PRESENTER_CSS = """<style>
 [data-testid="stMainBlockContainer"] {max-width: 1400px;}
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
 [data-testid="stWidgetLabel"] p, div[role="radiogroup"] label p {font-size: 1.6rem !important; line-height: 1.45;}
-[data-baseweb="select"] div, [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
+[data-testid="stSelectbox"] input, [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
 [data-testid="stProgress"] p {font-size: 1.3rem !important; line-height: 1.4;}
 h1 {font-size: 3.2rem !important;} h2, h3 {font-size: 2.4rem !important;}
 </style>"""
