@@ -94,3 +94,50 @@ def test_app_renders_charts_in_chromium(server):
             page.screenshot(path=str(ARTIFACTS / "app.png"))
         finally:
             browser.close()
+
+
+
+def settled(page, timeout_ms: int = 90_000) -> None:
+    """Wait until the script run is over (Streamlit's running indicator gone) and charts painted."""
+    page.wait_for_selector("[data-testid='stMain']", timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+    page.wait_for_timeout(1500)
+
+
+ALL_PAINTED = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+                           .every(chart => chart.querySelector('canvas, svg'))"""
+
+
+def test_every_page_draws_its_charts_without_an_error(server):
+    """Each page, and a walkthrough step in the presenter view, in Chromium: no exception box,
+    no chart that failed to draw (each chart element holds a canvas or svg); screenshots in
+    test-artifacts/pages/."""
+    from playwright.sync_api import sync_playwright
+
+    from lessons import PAGES
+
+    shots = ARTIFACTS / "pages"
+    shots.mkdir(parents=True, exist_ok=True)
+    urls = {page.id: "" if page.id == "home" else Path(page.path).stem for page in PAGES}
+    urls["walkthroughs-presenter"] = "walkthroughs?lesson=dropout&step=2&presenter=1"
+    drawn = 0
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 3000})
+            for name, path in urls.items():
+                page.goto(f"{server}/{path}", wait_until="domcontentloaded")
+                settled(page)
+                if name.startswith("walkthroughs"):
+                    page.get_by_role("button", name="Reveal").click()
+                    settled(page)
+                errors = page.locator("[data-testid='stException']").all_inner_texts()
+                assert not errors, (name, errors)
+                page.wait_for_function(ALL_PAINTED, timeout=60_000)   # a chart that fails to draw times out
+                assert "TypeError" not in page.inner_text("[data-testid='stMain']"), name   # a chart that crashed
+                page.screenshot(path=str(shots / f"{name}.png"))
+                drawn += page.locator("[data-testid='stVegaLiteChart']").count()
+        finally:
+            browser.close()
+    assert drawn >= 5

@@ -315,3 +315,31 @@ def test_a_broken_lesson_file_is_reported_and_the_others_still_work(app, monkeyp
     open_step(app, "sample", 1)
     assert app.subheader[0].value == "First step"
     assert any("broken.md" in w.value and f"line {line}" in w.value for w in app.warning)
+
+
+def test_previous_shows_the_prediction_that_was_made(app):
+    lessons, _ = loader.load_lessons(lesson_charts.CHART_IDS, PAGE_IDS)
+    options = next(lesson for lesson in lessons if lesson.id == "dropout").steps[1].options
+    open_step(app, "dropout", 2)
+    app.radio(key="wt-dropout-2-predict").set_value(options[0]).run()
+    app.button(key="wt-next").click().run()
+    app.button(key="wt-previous").click().run()
+    assert app.radio(key="wt-dropout-2-predict").value == options[0]
+    app.button(key="wt-reveal").click().run()
+    assert any(options[0] in e.value for e in [*app.success, *app.error])   # judged against what was predicted
+
+
+def test_presenter_view_scales_the_chart_text(app):
+    import json
+
+    from ui.charts import PRESENTER_SCALE
+
+    sizes = {}
+    for presenter in ("0", "1"):
+        open_step(app, "dropout", 2, presenter=presenter)
+        if not app.button(key="wt-reveal").disabled:   # revealed once, it stays revealed
+            app.button(key="wt-reveal").click().run()
+        spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)
+        sizes[presenter] = spec["config"]["axis"]["labelFontSize"]
+        app.query_params.clear()
+    assert sizes["1"] == pytest.approx(sizes["0"] * PRESENTER_SCALE, abs=0.1)

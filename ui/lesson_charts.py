@@ -91,7 +91,7 @@ def final_by_knob(presets: dict[float, str], knob: str, log_x: bool, dirs: Seque
 def weight_norms(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = lc.weight_norm_over_training(run_tables(list(WD_PUBLISHED), "weights", dirs))
     chart = lc.norm_vs_target_chart(frame, WD_PUBLISHED)
-    return Shown(chart, frame, "Solid: the norm this lab measured; dashed: the textbook's number for the same lambda.")
+    return Shown(chart, frame, "Solid: the norm this lab measured; dotted: the textbook's number for the same lambda.")
 
 
 def poly_decomposition(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:

@@ -11,6 +11,7 @@ import streamlit as st
 from analysis import bias_variance as bv
 from analysis import bias_variance_charts as charts
 from analysis import bias_variance_runs as bvr
+from analysis import palette
 from analysis import findings
 from cache import store
 from training import presets
@@ -261,8 +262,10 @@ def inspect_width(summary: pd.DataFrame) -> None:
         return
     rows = summary[summary["width"] == width]
     if rows.empty:
-        st.info(f"No run at width {width}; the sweeps have widths {sorted(summary['width'].unique())}.")
+        st.info(f"No run at width {width}; the sweeps have widths "
+                f"{', '.join(f'{w:g}' for w in sorted(summary['width'].unique()))}.")
         return
+    rows = rows.assign(estimator=rows["estimator"].map(palette.label), quantity=rows["quantity"].map(palette.label))
     st.dataframe(rows.pivot_table(index=["estimator", "quantity"], columns="variant", values="value"))
 
 
@@ -278,13 +281,14 @@ def random_features() -> None:
     summary = pd.concat(frames, ignore_index=True)
     spec = next(s for name in RF_SWEEPS for s in runs_named(name).get("spec", []))
     per_member = spec.data.n_train // spec.ensemble
-    rule = alt.Chart(pd.DataFrame({"width": [per_member]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
+    rule = alt.Chart(pd.DataFrame({"width": [per_member]})).mark_rule(
+        strokeDash=palette.DOTTED, color=palette.REFERENCE, strokeWidth=1.5).encode(
         x="width:Q", tooltip=[alt.Tooltip("width:Q", title="interpolation threshold")])
     errors = bvr.estimator_by_variant(summary, "scores", ["train_error", "test_error"])
     errors["series"] = errors["quantity"].map({"train_error": "train error", "test_error": "test error"})
     show_chart(charts.width_chart(errors, "error (1 - accuracy)", "Random features: train and test error vs width")
                + rule, errors, "rf-errors",
-               caption=f"Look at the dashed rule (width = {per_member} = training images per model): the training "
+               caption=f"Look at the dotted rule (width = {per_member} = training images per model): the training "
                        "error hits zero there and the test error peaks, then falls again as width grows.")
     show_code(bvr.decompose_run, bvr.classification_errors)
     peaks = bvr.peak_table(errors)
@@ -295,9 +299,8 @@ def random_features() -> None:
     estimator = "yang-mse-raw" if "yang-mse-raw" in set(summary["estimator"]) else "yang-mse"
     comps = bvr.estimator_by_variant(summary, estimator, ["bias2", "variance"])
     comps["series"] = comps["quantity"].map({"bias2": "bias^2", "variance": "variance"})
-    chart = charts.width_chart(comps, "squared error (log)", "Random features: bias^2 and variance vs width (Yang et al.)")
-    show_chart(chart.encode(y=alt.Y("value:Q", scale=alt.Scale(type="log"), title="squared error (log)")) + rule,
-               comps, "rf-decomposition",
+    chart = charts.rf_decomposition_chart(comps, per_member, "Random features: bias^2 and variance vs width (Yang et al.)")
+    show_chart(chart, comps, "rf-decomposition",
                caption="Look at the variance: it explodes at the threshold, where the fit is forced through every "
                        "(noisy) label with a huge-norm solution, while bias^2 keeps falling.")
     show_code(bv.yang_mse_decomposition)

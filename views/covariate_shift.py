@@ -10,6 +10,7 @@ import streamlit as st
 from analysis import covariate_shift as cs
 from analysis import covariate_shift_charts as charts
 from analysis import findings
+from analysis import palette
 from cache import store
 from training import fashion_mnist, presets
 from training.datasets import load_dataset
@@ -105,7 +106,7 @@ else:
     show_chart(cached_spec(charts.ridgeline_chart, ridge), ridge, "bn-ridgeline", LOOK["ridgeline"])
     drift = cs.layer_drift(activations)
     measure = st.radio("Drift measure", ["mean_change_in_std", "mean_change", "std_change"], horizontal=True,
-                       **bound("bn_drift_measure"))
+                       **bound("bn_drift_measure"), format_func=palette.label)
     show_chart(cached_spec(charts.drift_chart, drift, measure), drift, "bn-drift", LOOK["drift"])
     summary = cs.median_drift_summary(tables(fig1, "units"))
     st.markdown("**How far the tracked units' medians wander**, in units of their spread "
@@ -126,18 +127,18 @@ if not any(not f.empty for f in ics.values()):
 else:
     ics_frame = cs.ics_summary(ics)
     scale = st.radio("ICS as", ["ics_l2", "ics_relative"], horizontal=True, **bound("bn_ics_scale"),
-                     format_func={"ics_l2": "||G - G'||", "ics_relative": "||G - G'|| / ||G||"}.get)
+                     format_func=palette.label)
     if scale == "ics_l2":
         show_lesson_chart("bn-ics", "bn")
     else:
         show_chart(cached_spec(charts.ics_chart, ics_frame, scale), ics_frame, "bn-ics-relative", LOOK[scale])
     show_chart(cached_spec(charts.ics_chart, ics_frame, "ics_cos"), ics_frame, "bn-ics-cos", LOOK["ics_cos"])
-    st.dataframe(cs.ics_table(ics), hide_index=True)
+    st.dataframe(palette.headers(cs.ics_table(ics)), hide_index=True)
     shown = show_lesson_chart("bn-smoothness", "bn")
     smooth = shown.data if shown is not None else cs.smoothness_summary(tables(landscape, "smoothness"))
     last = int(smooth["step"].max()) if not smooth.empty else 0
     from_step = st.slider("Compare from step", 0, max(last, 1), last // 2, **bound("bn_smooth_from"))
-    st.dataframe(cs.smoothness_table(smooth, from_step).round(3), hide_index=True)
+    st.dataframe(palette.headers(cs.smoothness_table(smooth, from_step).round(3)), hide_index=True)
     show_code(cs.ics_summary, cs.smoothness_summary, cs.smoothness_table)
     if "noisy BN" in landscape:
         st.markdown("**Noisy BN**: its units' inputs are shaken every step (the drift table counts it), yet it "
@@ -161,7 +162,8 @@ else:
     only_bn = cs.lr_only_bn_trains(sweep)
     st.markdown("Learning rates where BN trains and no BN does not: "
                 + (", ".join(f"**{lr:g}**" for lr in only_bn) if only_bn else "none in these runs") + ".")
-    st.dataframe(cs.usable_lr_range(sweep), hide_index=True)
+    st.dataframe(cs.usable_lr_range(sweep).replace({"batchnorm": charts.PLACEMENT}).rename(columns={"batchnorm": "BN"}),
+                 hide_index=True)
     show_code(cs.sweep_outcomes, cs.lr_only_bn_trains, cs.usable_lr_range)
 
 # ---------------------------------------------------------------- 6. placement and modes

@@ -9,6 +9,7 @@ import torch
 
 from analysis import dropout as dp
 from analysis import dropout_charts as charts
+from analysis import palette
 from cache import store
 from postprocess import subnetworks
 from training import presets
@@ -143,4 +144,4 @@ show_lesson_chart("dropout-removal", "dropout")
 if show_lesson_chart("dropout-sparsity", "dropout") is not None:
     sparsity = pd.concat([load_table(f, "sparsity").assign(model=label) for label, f in folders.items()],
                          ignore_index=True)
-    st.dataframe(sparsity, hide_index=True)
+    st.dataframe(palette.headers(sparsity), hide_index=True)
