@@ -161,3 +161,33 @@ def fit_story(final: dict, noise_variance: float = 0.01) -> str:
                 else "the test error below the training error")
     return (f"This run ends at train MSE {train:.3g} and test MSE {test:.3g} ({relation}; the noise floor is "
             f"{noise_variance:g}).")
+
+
+# ---------------------------------------------------------------- width sweeps and double descent
+
+def threshold_story(errors: pd.DataFrame, knob: str = "width", fitted: float = 0.01) -> str:
+    """Train/test error vs width per variant (variant, width, series in train error/test error,
+    value): where the training error first reaches ~0 and where the test error peaks."""
+    parts = []
+    for variant, frame in errors.groupby("variant", sort=False):
+        train = frame[frame["series"] == "train error"].set_index(knob)["value"].sort_index()
+        test = frame[frame["series"] == "test error"].set_index(knob)["value"].sort_index()
+        zero = train[train <= fitted]
+        reach = (f"training error first reaches {fitted:g} at {knob} {zero.index[0]:g}" if not zero.empty else
+                 f"training error never gets below {train.min():.3f} (at {knob} {train.idxmin():g})")
+        parts.append(f"{variant}: {reach}; test error peaks at {knob} {test.idxmax():g} ({test.max():.3f})")
+    return "Here " + "; ".join(parts) + "."
+
+
+def variance_story(comps: pd.DataFrame, knob: str = "width") -> str:
+    """Yang et al.'s bias^2 and variance vs width (variant, width, series, value): where the
+    variance peaks, and whether the bias^2 estimate dips below zero there."""
+    parts = []
+    for variant, frame in comps.groupby("variant", sort=False):
+        variance = frame[frame["series"] == "variance"].set_index(knob)["value"]
+        bias = frame[frame["series"] == "bias^2"].set_index(knob)["value"]
+        at = variance.idxmax()
+        dip = (f", where the bias^2 estimate (risk minus variance) is {bias[at]:.3g}: below zero, sampling error "
+               f"of two huge numbers" if at in bias.index and bias[at] < 0 else "")
+        parts.append(f"{variant}: variance peaks at {knob} {at:g} ({variance.max():.3g}){dip}")
+    return "Here " + "; ".join(parts) + "."

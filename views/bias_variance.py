@@ -225,8 +225,8 @@ def neural_networks() -> None:
     errors = bvr.estimator_by_variant(summary, "scores", ["train_error", "test_error"])
     errors["series"] = errors["quantity"].map({"train_error": "train error", "test_error": "test error"})
     show_chart(cached_spec(charts.width_chart, errors, "error (1 - accuracy)", "Train and test error vs width"), errors,
-               "width-errors", caption="Look at the 20% sweep near the width where the training error reaches "
-                                       "zero: that is where a double-descent peak would sit.")
+               "width-errors", caption=findings.threshold_story(errors) + " A double-descent peak would sit "
+                                       "where the training error first reaches zero.")
     show_code(bvr.decompose_run, bvr.classification_errors)
     report_peak(errors)
     for estimator, title in (("yang-mse", "MSE"), ("yang-ce", "cross-entropy")):
@@ -288,8 +288,8 @@ def random_features() -> None:
     errors["series"] = errors["quantity"].map({"train_error": "train error", "test_error": "test error"})
     show_chart(charts.width_chart(errors, "error (1 - accuracy)", "Random features: train and test error vs width")
                + rule, errors, "rf-errors",
-               caption=f"Look at the dotted rule (width = {per_member} = training images per model): the training "
-                       "error hits zero there and the test error peaks, then falls again as width grows.")
+               caption=f"The dotted rule: width = {per_member} = training images per model. "
+                       + findings.threshold_story(errors))
     show_code(bvr.decompose_run, bvr.classification_errors)
     peaks = bvr.peak_table(errors)
     if peaks.empty:
@@ -301,8 +301,8 @@ def random_features() -> None:
     comps["series"] = comps["quantity"].map({"bias2": "bias^2", "variance": "variance"})
     chart = charts.rf_decomposition_chart(comps, per_member, "Random features: bias^2 and variance vs width (Yang et al.)")
     show_chart(chart, comps, "rf-decomposition",
-               caption="Look at the variance: it explodes at the threshold, where the fit is forced through every "
-                       "(noisy) label with a huge-norm solution, while bias^2 keeps falling.")
+               caption=findings.variance_story(comps) + " At the threshold the fit is forced through every "
+                       "(noisy) label with a huge-norm solution.")
     show_code(bv.yang_mse_decomposition)
 
 
