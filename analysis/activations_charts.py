@@ -4,14 +4,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-PALETTE = {"relu": "#4c78a8", "prelu": "#72b7b2", "sigmoid": "#f58518", "tanh": "#54a24b"}
+from analysis import palette
 
 
 def derivative_chart(curves: pd.DataFrame) -> alt.FacetChart:
     """f(x) and f'(x) side by side, one line per activation. curves: [activation, x, curve, value]."""
     names = list(dict.fromkeys(curves["activation"]))
     color = alt.Color("activation:N", sort=names, scale=alt.Scale(domain=names,
-                      range=[PALETTE.get(n.split()[0], "#9d9d9d") for n in names]))
+                      range=palette.colors_for(n.split()[0] for n in names)))
     base = alt.Chart(curves).mark_line(strokeWidth=2, clip=True).encode(
         x=alt.X("x:Q"), y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[-1.5, 3])), color=color,
         tooltip=["activation:N", alt.Tooltip("x:Q", format=".2f"), alt.Tooltip("value:Q", format=".4f")])

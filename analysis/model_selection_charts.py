@@ -4,10 +4,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-# training error green and test error red, as on the bias-variance charts; the estimates between
-PALETTE = {"training error": "#54a24b", "validation split (20%)": "#b279a2", "5-fold CV": "#4c78a8",
-           "10-fold CV": "#72b7b2", "test error": "#e45756"}
-ORDER = list(PALETTE)
+from analysis import palette
+
+# training error and test error in the splits' colours (analysis/palette.py); the estimates between
+ORDER = ["training error", "validation split (20%)", "5-fold CV", "10-fold CV", "test error"]
 TITLES = {"degree": "polynomial degree", "lambda": "weight decay lambda (log)"}
 
 
@@ -24,7 +24,7 @@ def selection_chart(frame: pd.DataFrame) -> alt.LayerChart:
     x = alt.X("knob:Q", title=TITLES.get(knob, knob),
               scale=alt.Scale(type="log") if knob == "lambda" else alt.Scale(zero=False))
     color = alt.Color("method:N", sort=present, title="estimate",
-                      scale=alt.Scale(domain=present, range=[PALETTE[m] for m in present]))
+                      scale=alt.Scale(domain=present, range=palette.colors_for(present)))
     y = alt.Y("mean:Q", scale=alt.Scale(type="log"), title="mean squared error (log)")
     band = alt.Chart(frame[frame["folds"] > 1]).mark_area(opacity=0.15).encode(x=x, y="lo:Q", y2="hi:Q", color=color)
     lines = alt.Chart(frame).mark_line(point=True).encode(

@@ -53,6 +53,11 @@ COLORS: dict[str, str] = {
     "learned": SKY_BLUE, "true": GREY, "weight-scaled": BLACK, "||w||": BLACK,
     "this lab (mean of members)": BLUE, "D2L from scratch": GREY, "D2L concise": DARK_GREY,
     "grid": SKY_BLUE, "random": VERMILLION,
+    # model selection: the estimates of the test error that may choose, and the test error itself
+    "training error": ORANGE, "validation split (20%)": REDDISH_PURPLE, "5-fold CV": BLUISH_GREEN,
+    "10-fold CV": SKY_BLUE,
+    # activation functions
+    "relu": BLUE, "prelu": SKY_BLUE, "sigmoid": VERMILLION, "tanh": BLUISH_GREEN,
     # a sub-network diagram: weight sign, kept and dropped units
     "+": BLUE, "-": VERMILLION, "kept": BLACK, "dropped": WHITE,
 }

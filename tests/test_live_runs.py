@@ -34,7 +34,7 @@ def test_the_live_panel_draws_growing_curves(monkeypatch, cache_dir):
         time.sleep(0.5)
     assert store.read_status(folder)["state"] == "finished"
     charts = [len(counts) for counts in drawn if counts]
-    assert charts and max(charts) == 2, drawn                # loss and accuracy, while it ran
+    assert charts and max(charts) >= 2, drawn   # loss and accuracy while it ran (the comparison may draw it too)
     losses = [counts[0] for counts in drawn if counts]
     assert len(set(losses)) >= 2 and losses == sorted(losses), drawn   # and they grew
 
