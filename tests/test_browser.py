@@ -134,7 +134,10 @@ def test_every_page_draws_its_charts_without_an_error(server):
                     settled(page)
                 errors = page.locator("[data-testid='stException']").all_inner_texts()
                 assert not errors, (name, errors)
-                page.wait_for_function(ALL_PAINTED, timeout=60_000)   # a chart that fails to draw times out
+                try:   # a chart that fails to draw times out
+                    page.wait_for_function(ALL_PAINTED, timeout=60_000)
+                except Exception as err:
+                    raise AssertionError(f"{name}: a chart did not draw ({err})") from None
                 assert "TypeError" not in page.inner_text("[data-testid='stMain']"), name   # a chart that crashed
                 page.screenshot(path=str(shots / f"{name}.png"))
                 drawn += page.locator("[data-testid='stVegaLiteChart']").count()

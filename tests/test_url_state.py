@@ -97,7 +97,7 @@ def test_a_knob_on_each_page_survives_a_reload(demo_server, browser):
     page.goto(f"{demo_server}/covariate_shift", wait_until="domcontentloaded")
     page.wait_for_selector(CHART, timeout=90_000)
     pick(page, "Drift measure", "std change")   # the human label (analysis.palette.LABELS)
-    settle(page, "bn_drift_measure", "std_change")
+    settle(page, "bn_drift_measure", "std change")   # the URL keeps the shown label
     reloaded(page)
     assert checked_radio(page, "std change")
 
