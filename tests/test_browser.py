@@ -105,7 +105,9 @@ def settled(page, timeout_ms: int = 90_000) -> None:
     page.wait_for_timeout(1500)
 
 
+# charts on screen (a tab not shown draws its charts only when it is opened)
 ALL_PAINTED = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+                           .filter(chart => chart.offsetParent !== null)
                            .every(chart => chart.querySelector('canvas, svg'))"""
 
 
