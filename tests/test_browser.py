@@ -3,6 +3,7 @@ Chromium (Debian's /usr/bin/chromium); the title and a rendered chart, plus scre
 in test-artifacts/ (git-ignored)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -41,10 +42,10 @@ def wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 90.0
     raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
 
 
-@pytest.fixture
-def server(app_demo_cache, cache_dir):
+@contextlib.contextmanager
+def serve_app(env: dict):
+    """The app served on a free local port with `env`, for one test or module; yields its URL."""
     port = free_port()
-    env = {**os.environ, "REGLAB_DEMO_DIR": str(app_demo_cache), "REGLAB_CACHE_DIR": str(cache_dir)}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false"]
@@ -60,6 +61,13 @@ def server(app_demo_cache, cache_dir):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def server(app_demo_cache, cache_dir):
+    env = {**os.environ, "REGLAB_DEMO_DIR": str(app_demo_cache), "REGLAB_CACHE_DIR": str(cache_dir)}
+    with serve_app(env) as url:
+        yield url
 
 
 def launch_chromium(playwright):

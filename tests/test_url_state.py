@@ -4,13 +4,11 @@ Real Chromium against `streamlit run app.py` on the committed demo cache."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from test_browser import CHROMIUM, REPO, free_port, launch_chromium, wait_until_serving
+from test_browser import CHROMIUM, REPO, launch_chromium, serve_app
 from ui.url_state import BIND, bound
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
@@ -24,20 +22,10 @@ def test_bound_names_the_parameter_after_the_key():
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory):
     """The app on the committed demo cache, with an empty cache of the user's own."""
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REGLAB_DEMO_DIR", "REGLAB_READ_ONLY")}
     env["REGLAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("mine"))
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                                "--server.port", str(port), "--server.address", "127.0.0.1",
-                                "--browser.gatherUsageStats", "false"],
-                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, process)
+    with serve_app(env) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
