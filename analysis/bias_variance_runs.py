@@ -119,7 +119,8 @@ def peak_vs_neighbours(frame: pd.DataFrame, knob: str, value: str = "value", fac
     by_knob = dict(zip(frame[knob], frame[value]))
     inner = [k for k in by_knob if k / factor in by_knob and k * factor in by_knob]
     if not inner:
-        raise ValueError(f"no {knob} value has neighbours at /{factor:g} and x{factor:g}; got {sorted(by_knob)}")
+        got = ", ".join(f"{float(k):g}" for k in sorted(by_knob))   # plain numbers, not np.int64(2)
+        raise ValueError(f"no {knob} value has neighbours at /{factor:g} and x{factor:g}; got {got}")
     peak = max(inner, key=lambda k: by_knob[k])
     left, right = by_knob[peak / factor], by_knob[peak * factor]
     return {knob: peak, "value": by_knob[peak], "left": left, "right": right,

@@ -182,20 +182,6 @@ def _outcome(state: str, score: float, metric: str, stuck_above: float | None) -
     return "stuck" if stuck_above is not None and score > stuck_above else "trains"
 
 
-def concrete_label(batchnorm: str, input_bn: bool, normalize: str) -> str:
-    """A readable name for one run of the Concrete sweep."""
-    parts = ["BN before ReLU" if batchnorm != "none" else "no BN"]
-    if input_bn:
-        parts.append("input BN")
-    parts.append("standardized" if normalize == "standardize" else "raw features")
-    return ", ".join(parts)
-
-
-def median_baseline_mae(y_train: torch.Tensor, y_test: torch.Tensor) -> float:
-    """Test MAE of always predicting the training median: a run worse than this learned nothing."""
-    return (y_test - y_train.median()).abs().mean().item()
-
-
 def lr_only_bn_trains(outcomes: pd.DataFrame, lr: str = "lr", bn: str = "batchnorm") -> list[float]:
     """Learning rates where the BN run trains and the no-BN run does not."""
     wide = outcomes.pivot_table(index=lr, columns=bn, values="outcome", aggfunc="first")

@@ -4,12 +4,13 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-SPLITS = ["train", "test"]
-SPLIT_COLORS = ["#54a24b", "#e45756"]
+from analysis import palette
+
+SPLITS = list(palette.SPLITS)
 
 
 def _split_color() -> alt.Color:
-    return alt.Color("split:N", title=None, sort=SPLITS, scale=alt.Scale(domain=SPLITS, range=SPLIT_COLORS))
+    return palette.color("split", SPLITS, title="split", symbolType="stroke")
 
 
 def width_chart(errors: pd.DataFrame) -> alt.FacetChart:
@@ -18,8 +19,9 @@ def width_chart(errors: pd.DataFrame) -> alt.FacetChart:
     x = alt.X("width:Q", scale=alt.Scale(type="log", base=2), title="hidden units (log scale)")
     lines = alt.Chart().mark_line(point=True).encode(
         x=x, y=alt.Y("error:Q", title="error (1 - accuracy)"), color=_split_color(),
+        strokeDash=palette.split_dash(legend=False),
         tooltip=["labels:N", "width:Q", "split:N", alt.Tooltip("error:Q", format=".3f")])
-    rule = alt.Chart().mark_rule(strokeDash=[4, 4], color="gray").encode(
+    rule = alt.Chart().mark_rule(strokeDash=palette.DOTTED, color=palette.REFERENCE).encode(
         x="threshold:Q", tooltip=[alt.Tooltip("threshold:Q", title="train error first ~0 at width")])
     return alt.layer(lines, rule, data=errors).properties(width=300, height=240).facet(
         column=alt.Column("labels:N", title=None))
@@ -30,5 +32,5 @@ def epoch_chart(curves: pd.DataFrame, title: str) -> alt.Chart:
     return alt.Chart(curves, title=title).mark_line(point=alt.OverlayMarkDef(size=12)).encode(
         x=alt.X("epoch:Q", scale=alt.Scale(type="log", nice=False), title="epoch (log scale)"),
         y=alt.Y("error:Q", title="error (1 - accuracy)"), color=_split_color(),
-        tooltip=["epoch:Q", "split:N", alt.Tooltip("error:Q", format=".3f")],
+        strokeDash=palette.split_dash(legend=False), tooltip=["epoch:Q", "split:N", alt.Tooltip("error:Q", format=".3f")],
     ).properties(width=520, height=240)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from analysis import palette
+
 
 def epoch_losses(scalars: pd.DataFrame) -> pd.DataFrame:
     """Train/test loss at each epoch end of member 0: columns epoch, split, value."""
@@ -34,17 +36,20 @@ def weight_norm_over_training(weights: dict[str, pd.DataFrame], layer: str = "ou
 
 
 def norm_vs_target_chart(norms: pd.DataFrame, targets: dict[str, float]) -> alt.LayerChart:
-    """Measured ||w|| over training per run (log y), with the published final norms as dashed rules."""
+    """Measured ||w|| over training per run (log y), with the published final norms as dotted rules."""
+    runs = list(dict.fromkeys([*norms["run"], *targets]))
+    color = palette.run_color("run", runs, title="run", symbolType="stroke")
     lines = alt.Chart(norms).mark_line(point=True).encode(
-        x=alt.X("step:Q", title="step"),
-        y=alt.Y("norm:Q", title="||w||_2", scale=alt.Scale(type="log")),
-        color=alt.Color("run:N", title="run"),
+        x=alt.X("step:Q", title="step", axis=palette.whole_axis()),
+        y=alt.Y("norm:Q", title="||w||_2", scale=alt.Scale(type="log"),
+                axis=palette.log_axis([*norms["norm"], *targets.values()])),
+        color=color,
         tooltip=["run:N", "step:Q", alt.Tooltip("norm:Q", format=".4g")])
     target_frame = pd.DataFrame({"run": list(targets), "norm": list(targets.values())})
-    rules = alt.Chart(target_frame).mark_rule(strokeDash=[6, 4]).encode(
-        y="norm:Q", color="run:N", tooltip=["run:N", alt.Tooltip("norm:Q", title="published", format=".4g")])
+    rules = alt.Chart(target_frame).mark_rule(strokeDash=palette.DOTTED, strokeWidth=2).encode(
+        y="norm:Q", color=color, tooltip=["run:N", alt.Tooltip("norm:Q", title="published", format=".4g")])
     return alt.layer(lines, rules).properties(title=alt.TitleParams(
-        "Weight norm during training", subtitle="Dashed: the textbook's published final norm for the same lambda."))
+        "Weight norm during training", subtitle="Dotted: the textbook's published final norm for the same lambda."))
 
 
 def member_spread(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -56,11 +61,16 @@ def member_spread(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 def grid_heatmap(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt.LayerChart:
     """Grid search: one cell per (lr, beta1), coloured and labelled by the final metric."""
-    base = alt.Chart(frame).encode(x=alt.X("lr:O", title="learning rate"), y=alt.Y("beta1:O", title="beta1"))
-    cells = base.mark_rect().encode(color=alt.Color(f"{metric}:Q", title=metric.replace("_", " "),
+    base = alt.Chart(frame).encode(x=alt.X("lr:O", title="learning rate", axis=alt.Axis(labelAngle=0)),
+                                   y=alt.Y("beta1:O", title=palette.label("beta1")))
+    cells = base.mark_rect().encode(color=alt.Color(f"{metric}:Q", title=palette.label(metric),
                                                     scale=alt.Scale(scheme="viridis")),
                                     tooltip=["lr:Q", "beta1:Q", alt.Tooltip(f"{metric}:Q", format=".4f")])
-    labels = base.mark_text(color="white", fontSize=14).encode(text=alt.Text(f"{metric}:Q", format=".3f"))
+    # viridis runs from dark to bright yellow: dark text on the brighter half, white on the rest
+    middle = (frame[metric].min() + frame[metric].max()) / 2 if len(frame) else 0
+    labels = base.mark_text(fontSize=14).encode(
+        text=alt.Text(f"{metric}:Q", format=".3f"),
+        color=alt.condition(f"datum['{metric}'] > {float(middle)!r}", alt.value(palette.TEXT), alt.value(palette.TEXT_ON_DARK)))
     return alt.layer(cells, labels).properties(width=320, height=240, title=alt.TitleParams(
         "Grid search: final test accuracy", subtitle="Each cell is one full training run."))
 
@@ -68,9 +78,9 @@ def grid_heatmap(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt.Laye
 def search_scatter(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt.Chart:
     """Grid and random search points in the (lr, beta1) plane, coloured by the final metric."""
     return alt.Chart(frame).mark_point(filled=True, size=120).encode(
-        x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log")),
-        y=alt.Y("beta1:Q", title="beta1", scale=alt.Scale(zero=False)),
-        color=alt.Color(f"{metric}:Q", title=metric.replace("_", " "), scale=alt.Scale(scheme="viridis")),
+        x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"), axis=alt.Axis(format=",.4~r")),
+        y=alt.Y("beta1:Q", title=palette.label("beta1"), scale=alt.Scale(zero=False)),
+        color=alt.Color(f"{metric}:Q", title=palette.label(metric), scale=alt.Scale(scheme="viridis")),
         shape=alt.Shape("search:N", title="search"),
         tooltip=["search:N", alt.Tooltip("lr:Q", format=".3g"), "beta1:Q", alt.Tooltip(f"{metric}:Q", format=".4f")],
     ).properties(width=420, height=280, title=alt.TitleParams(
@@ -81,8 +91,8 @@ def lr_projection_chart(frame: pd.DataFrame, metric: str = "test_accuracy") -> a
     """The same runs seen along the learning-rate axis only: the grid stacks 3 beta1 values on
     each of 3 rates, random search spreads its runs over 9 rates."""
     return alt.Chart(frame).mark_point(filled=True, size=90, opacity=0.8).encode(
-        x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log")),
-        y=alt.Y(f"{metric}:Q", title=metric.replace("_", " "), scale=alt.Scale(zero=False)),
-        color=alt.Color("search:N", title="search"), shape="search:N",
+        x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"), axis=alt.Axis(format=",.4~r")),
+        y=alt.Y(f"{metric}:Q", title=palette.label(metric), scale=alt.Scale(zero=False)),
+        color=palette.color("search", ["grid", "random"], title="search"), shape=alt.Shape("search:N", title="search"),
         tooltip=["search:N", alt.Tooltip("lr:Q", format=".3g"), "beta1:Q", alt.Tooltip(f"{metric}:Q", format=".4f")],
     ).properties(width=420, height=260, title="Final test accuracy vs learning rate, both searches")

@@ -5,16 +5,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from analysis import palette
 from analysis.smoothness import MEASURES
-
-# Two bands drawn over each other need two hues, not two shades of one
-VARIANT_COLORS = {"no BN": "#e45756", "BN": "#4c78a8"}
 
 
 def _variant_color(frame: pd.DataFrame) -> alt.Color:
-    present = [v for v in VARIANT_COLORS if v in set(frame.get("variant", []))]
-    return alt.Color("variant:N", title=None, sort=present,
-                     scale=alt.Scale(domain=present, range=[VARIANT_COLORS[v] for v in present]))
+    """No BN and BN in the palette's two hues (bands drawn over each other stay apart)."""
+    present = [v for v in ("no BN", "BN") if v in set(frame.get("variant", []))]
+    return palette.color("variant", present, title=None)
 
 
 def bands_chart(bands: pd.DataFrame, window: tuple[int, int] | None) -> alt.VConcatChart:
@@ -30,7 +28,7 @@ def bands_chart(bands: pd.DataFrame, window: tuple[int, int] | None) -> alt.VCon
         layers = [band]
         if window is not None:
             span = pd.DataFrame({"start": [window[0]], "end": [window[1]]})
-            layers.insert(0, alt.Chart(span).mark_rect(color="#eeeeee", opacity=0.6).encode(x="start:Q", x2="end:Q"))
+            layers.insert(0, alt.Chart(span).mark_rect(color=palette.LIGHT_GREY, opacity=0.6).encode(x="start:Q", x2="end:Q"))
         panels.append(alt.layer(*layers).properties(width=560, height=150))
     return alt.vconcat(*panels)
 

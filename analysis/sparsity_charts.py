@@ -1,11 +1,11 @@
 """Altair charts for dropout's sparsity (Srivastava et al. 2014, Figs. 7-8): pure, frames in,
-charts out. The model colours follow analysis.dropout_charts."""
+charts out. The model colours are the palette's no dropout / dropout."""
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
 
-from analysis.dropout_charts import PALETTE
+from analysis import palette
 
 MODELS = ["no dropout", "dropout"]
 KIND_TITLES = {"unit_mean": "a unit's mean activation", "activation": "activation (all units, all images)"}
@@ -13,8 +13,7 @@ LOG_FLOOR = 1e-5
 
 
 def _color() -> alt.Color:
-    return alt.Color("model:N", title="model", sort=MODELS,
-                     scale=alt.Scale(domain=MODELS, range=[PALETTE[m] for m in MODELS]))
+    return palette.color("model", MODELS, title="model")
 
 
 def histogram_chart(hist: pd.DataFrame, means: pd.DataFrame, kind: str, log_y: bool = False) -> alt.FacetChart:
@@ -33,7 +32,7 @@ def histogram_chart(hist: pd.DataFrame, means: pd.DataFrame, kind: str, log_y: b
                  "count:Q", alt.Tooltip("share:Q", format=".3f")])
     layers = [bars]
     if kind == "unit_mean":
-        layers.append(alt.Chart().mark_rule(color="black", strokeDash=[4, 3]).encode(
+        layers.append(alt.Chart().mark_rule(color=palette.BLACK, strokeDash=palette.DOTTED).encode(
             x="mean_activation:Q", tooltip=[alt.Tooltip("mean_activation:Q", format=".3f", title="mean")]))
         data = data.merge(means[["model", "mean_activation"]], on="model", how="left")
     return alt.layer(*layers, data=data).properties(width=280, height=200).facet(

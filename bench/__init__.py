@@ -4,7 +4,7 @@ A benchmark is a module `bench/bench_<name>.py` with `add_arguments(parser)` and
 `run(args) -> dict` returning {"title", "rows": [{"name", "seconds_per_epoch", ...}],
 "ratios": {"b/a": x, ...}, "goals": {"b/a <= 1.10": True, ...}}.
 """
-BENCHMARKS = ("trainer", "ensemble", "width_sweep")
+BENCHMARKS = ("trainer", "ensemble", "width_sweep", "api")
 
 
 def standalone_main(module, argv: list[str] | None = None) -> int:
@@ -22,3 +22,25 @@ def standalone_main(module, argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     print(module.format_result(module.run(args)), flush=True)
     return 0
+
+
+def alternated(variants: dict, repeats: int) -> dict[str, list]:
+    """Run each variant `repeats` times in turn (a, b, c, a, b, c, ...), so a noisy
+    neighbour slows every variant alike; {name: [result of each pass]}."""
+    results: dict[str, list] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, variant in variants.items():
+            results[name].append(variant())
+    return results
+
+
+def median_row(passes: list[dict]) -> dict:
+    """One row from a variant's passes: the median of each timing, its spread (min-max), the passes."""
+    import statistics
+
+    timings = ("total_seconds", "seconds_per_epoch", "cpu_seconds_per_epoch")
+    row = {**passes[-1], **{key: statistics.median(p[key] for p in passes) for key in timings}}
+    row["min_seconds"] = min(p["seconds_per_epoch"] for p in passes)
+    row["max_seconds"] = max(p["seconds_per_epoch"] for p in passes)
+    row["passes"] = [p["seconds_per_epoch"] for p in passes]
+    return row

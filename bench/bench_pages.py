@@ -52,11 +52,13 @@ def warm_up() -> None:
 
 
 def table(rows: list[tuple[str, list[float], list[float], str]]) -> str:
-    lines = ["| page | cold (s) | warm (s) | within goal | note |", "|---|---:|---:|:---:|---|"]
+    lines = ["| page | cold (s), median (min-max) | warm (s), median (min-max) | within goal | note |",
+             "|---|---:|---:|:---:|---|"]
     for page, colds, warms, problem in rows:
         cold, warm = statistics.median(colds), statistics.median(warms)
         ok = "yes" if cold < GOALS["cold"] and warm < GOALS["warm"] else "no"
-        lines.append(f"| {page} | {cold:.2f} | {warm:.2f} | {ok} | {problem or ''} |")
+        lines.append(f"| {page} | {cold:.2f} ({min(colds):.2f}-{max(colds):.2f}) | {warm:.2f} "
+                     f"({min(warms):.2f}-{max(warms):.2f}) | {ok} | {problem or ''} |")
     return "\n".join(lines)
 
 
@@ -79,12 +81,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"demo cache: {demo_dir()} ({sum(1 for _ in demo_dir().glob('*/spec.json'))} runs)", flush=True)
     warm_up()
-    rows = []
-    for page in args.pages:
-        timings = [time_page(page) for _ in range(args.repeat)]
-        rows.append((page, [t[0] for t in timings], [t[1] for t in timings], timings[-1][2]))
-        print(f"  {page}: cold {statistics.median(rows[-1][1]):.2f} s, warm {statistics.median(rows[-1][2]):.2f} s",
-              flush=True)
+    timings: dict[str, list] = {page: [] for page in args.pages}
+    for _ in range(args.repeat):
+        for page in args.pages:   # alternated (a, b, c, a, b, c, ...): a noisy neighbour hits every page alike
+            timings[page].append(time_page(page))
+    rows = [(page, [t[0] for t in ts], [t[1] for t in ts], ts[-1][2]) for page, ts in timings.items()]
     print()
     print(table(rows))
     return 0

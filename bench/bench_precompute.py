@@ -49,6 +49,16 @@ def replay(seconds: list[float], workers: int) -> float:
     return max(free)
 
 
+def by_lesson(runs: list[tuple[str, float]], workers: int) -> dict[str, dict]:
+    """Per lesson: its runs' training seconds and their replayed wall time on `workers`
+    (what `python -m training precompute --only ITS_NAMES --workers N` would take)."""
+    groups = defaultdict(list)
+    for name, s in runs:
+        groups[lessons.lesson_of(name).id].append(s)
+    return {lesson: {"runs": len(s), "core_s": round(sum(s), 1), "wall_s": round(replay(s, workers), 1)}
+            for lesson, s in groups.items()}
+
+
 def report(demo_dir: Path, workers: int, names: set[str]) -> dict:
     runs = recorded_seconds(demo_dir)
     by_name: dict[str, float] = defaultdict(float)
@@ -59,6 +69,7 @@ def report(demo_dir: Path, workers: int, names: set[str]) -> dict:
             "all_core_s": round(sum(s for _, s in runs), 1), "all_wall_s": round(replay([s for _, s in runs], workers), 1),
             "group_core_s": round(sum(group), 1), "group_wall_s": round(replay(group, workers), 1),
             "group": {name: round(by_name[name], 1) for name in sorted(names) if name in by_name},
+            "by_lesson": by_lesson(runs, workers),
             "missing_elapsed": [name for name, s in runs if s == 0.0]}
 
 

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import torch
 
-SCHEMA_VERSION = 1   # of the run folder layout and its tables; readers refuse newer ones
+from cache.run_files import SCHEMA_VERSION
 
 def _sql_type(value: Any) -> str:
     if value is None:  # no affinity: a later REAL or TEXT is stored as given
@@ -61,7 +61,7 @@ class RunWriter:
                     self._insert(table, rows)
             self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            rollback(self.conn)
             raise
 
     def _insert(self, table: str, rows: list[dict]) -> None:
@@ -88,6 +88,11 @@ class RunWriter:
             if "step" in cols:
                 self.conn.execute(f'DELETE FROM "{table}" WHERE step > ?', (step,))
 
+    def delete_rows(self, table: str, where: str) -> None:
+        """DELETE ... WHERE `where` in a table that may not exist yet."""
+        if self.conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone():
+            self.conn.execute(f'DELETE FROM "{table}" WHERE {where}')
+
     def close(self) -> None:
         """Flush and fold the WAL back in, so a finished folder is plain files."""
         self.flush()
@@ -98,6 +103,15 @@ class RunWriter:
             except sqlite3.OperationalError:
                 time.sleep(0.05)   # else the WAL stays: readers read it just as well
         self.conn.close()
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """ROLLBACK, where sqlite has not rolled back by itself already (it does on a full disk):
+    the error that stopped the transaction is the one worth raising, not 'no transaction'."""
+    try:
+        conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
 
 
 def _plain(value: Any) -> Any:
@@ -120,7 +134,7 @@ def replace_table(folder: Path, table: str, rows: list[dict]) -> None:
         writer._insert(table, rows)
         writer.conn.execute("COMMIT")
     except BaseException:
-        writer.conn.execute("ROLLBACK")
+        rollback(writer.conn)
         raise
     finally:
         writer.close()

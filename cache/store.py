@@ -8,54 +8,35 @@
 
 Training writes through `RunWriter`; everything else reads through the functions at the
 bottom, which return tidy pandas DataFrames. A folder that cannot be read is reported by
-name (`CorruptRun`) and never breaks a listing of the others.
+name (`CorruptRun`) and never breaks a listing of the others. The small files and the
+writer lock live in cache/run_files.py, cache/status_model.py and cache/locks.py (torch-free,
+so a queued job can wait without loading torch); this module re-exports them.
 """
 from __future__ import annotations
 
-import enum
-import fcntl
-import shutil
-import json
 import os
+import secrets
+import shutil
 import sqlite3
-import threading
+import stat
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import pandas as pd
-import torch
 
-from cache.metrics_db import SCHEMA_VERSION, RunWriter, compact, connect, replace_table  # noqa: F401 (re-exported)
+from cache.checkpoints import discard_checkpoint, load_checkpoint, save_checkpoint  # noqa: F401 (re-exported)
+from cache.locks import writer_active  # noqa: F401 (re-exported)
+from cache.metrics_db import RunWriter, compact, connect, replace_table  # noqa: F401 (re-exported)
+from cache.run_files import (DONE, SCHEMA_VERSION, STATES, TERMINAL, CorruptRun, RunState, StoreError,  # noqa: F401 (re-exported)
+                             make_reserve, process_alive, read_json, update_status, write_json_atomic,
+                             write_last_word, write_status)
+from cache.status_model import HEARTBEAT_STALE_S, RunStatus, read_status  # noqa: F401 (re-exported)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = Path(os.environ.get("REGLAB_DEMO_DIR", REPO_ROOT / "cache" / "demo"))
-
-
-class RunState(str, enum.Enum):
-    """A run's state in status.json. A str enum: `RunState.FINISHED == "finished"` holds, so
-    frames and JSON keep plain strings."""
-    QUEUED = "queued"
-    RUNNING = "running"
-    FINISHED = "finished"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    INTERRUPTED = "interrupted"   # the job's process died (read-time verdict, or written on restart)
-    DIVERGED = "diverged"         # the loss became non-finite: a result to show, not an error
-
-
-STATES = tuple(state.value for state in RunState)
-TERMINAL = tuple(s.value for s in (RunState.FINISHED, RunState.FAILED, RunState.CANCELLED, RunState.DIVERGED))
-DONE = (RunState.FINISHED.value, RunState.DIVERGED.value)   # trained to the end: a cache hit
-HEARTBEAT_STALE_S = 30.0
-
-
-class StoreError(Exception):
-    """A run folder or run id the store cannot serve; the message names it."""
-
-
-class CorruptRun(StoreError):
-    pass
+STAGING_PREFIX = ".creating-"     # a run folder being made; renamed into place when complete
+SQLITE_HEADER = b"SQLite format 3\0"
 
 
 SPEC_FILE, STATUS_FILE, METRICS_FILE, CHECKPOINT_DIR, JOB_LOG = (
@@ -72,102 +53,95 @@ def run_folder(cache_dir: Path | str, run_id: str) -> Path:
     return Path(cache_dir) / check_run_id(run_id)
 
 
-# ---------------------------------------------------------------- status and spec files
-
-def _write_json_atomic(path: Path, payload: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
-    os.replace(tmp, path)
-
+# ---------------------------------------------------------------- making a run folder
 
 def create_run_folder(cache_dir: Path | str, spec) -> Path:
-    """Make the folder and write spec.json once; an existing folder must hold the same spec."""
+    """Make the folder and write spec.json once; an existing folder must hold the same spec.
+
+    The folder is built under a hidden staging name and renamed into place when whole, so a
+    full disk or a kill never leaves a half-made run folder (a stray staging folder is
+    listed as such by list_runs and removed by remove_partial)."""
     folder = run_folder(cache_dir, spec.run_id)
-    spec_path = folder / "spec.json"
-    if spec_path.exists():
-        # Compare by id, not text: a spec.json written before a defaulted field existed lacks it.
-        if read_spec(folder).run_id != spec.run_id:
-            raise CorruptRun(f"{folder}: spec.json differs from the spec whose hash names the folder")
-        return folder
-    (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
-    _write_json_atomic(spec_path, json.loads(spec.to_json()))
-    write_status(folder, state="queued", schema_version=SCHEMA_VERSION, created=time.time())
+    if not (folder / "spec.json").exists() and not folder.is_symlink():
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        staging = Path(cache_dir) / f"{STAGING_PREFIX}{spec.run_id}-{os.getpid()}-{secrets.token_hex(3)}"
+        try:
+            _fill_new_folder(staging, spec)
+            _move_into_place(staging, folder)
+        except OSError as err:
+            raise StoreError(f"cannot create run folder {folder}: {err.strerror or err}") from err
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    check_folder(folder)
+    # Compare by id, not text: a spec.json written before a defaulted field existed lacks it.
+    if read_spec(folder).run_id != spec.run_id:
+        raise CorruptRun(f"{folder}: spec.json differs from the spec whose hash names the folder")
     return folder
 
 
-_status_lock = threading.Lock()
+def _fill_new_folder(staging: Path, spec) -> None:
+    import json
+
+    (staging / "checkpoints").mkdir(parents=True)
+    write_json_atomic(staging / "spec.json", json.loads(spec.to_json()))
+    write_status(staging, state="queued", schema_version=SCHEMA_VERSION, created=time.time())
+    if not make_reserve(staging):
+        raise OSError(28, "No space left on device", str(staging))
 
 
-def write_status(folder: Path, **fields: Any) -> dict:
-    """Merge fields into status.json atomically (a crash leaves the old or the new file).
-    The read-merge-write holds a lock file, as a launcher and its job may write at once."""
-    with _status_lock, open(folder / ".status.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes (or the holder dies)
-        path = folder / "status.json"
-        current = _read_json(path) if path.exists() else {}
-        current.update(fields)
-        _write_json_atomic(path, current)
-        return current
-
-
-def _read_json(path: Path) -> dict:
+def _move_into_place(staging: Path, folder: Path) -> None:
     try:
-        payload = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise CorruptRun(f"{path.parent}: cannot read {path.name} ({err})") from None
-    if not isinstance(payload, dict):
-        raise CorruptRun(f"{path.parent}: {path.name} is not a JSON object")
-    return payload
+        os.rename(staging, folder)     # atomic; fails if another creator got there first
+    except OSError:
+        if not (folder / "spec.json").exists():
+            if folder.is_dir() and not any(folder.iterdir()):
+                os.rmdir(folder)       # an empty folder made by hand: take its place
+                os.rename(staging, folder)
+                return
+            raise
+
+
+def partial_folders(cache_dir: Path | str) -> list[Path]:
+    """Staging folders left by a creation that failed or was killed."""
+    root = Path(cache_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.name.startswith(STAGING_PREFIX))
+
+
+def remove_partial(cache_dir: Path | str, older_than_s: float = 60.0) -> list[Path]:
+    """Delete staging folders older than `older_than_s` (younger ones may still be in the making)."""
+    removed = []
+    for path in partial_folders(cache_dir):
+        try:
+            if time.time() - path.lstat().st_mtime > older_than_s:
+                shutil.rmtree(path) if not path.is_symlink() else path.unlink()
+                removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
+# ---------------------------------------------------------------- spec and folder checks
+
+def check_folder(folder: Path) -> None:
+    """A run folder is a real directory (a symlink could point anywhere, even outside the cache)."""
+    if folder.is_symlink():
+        raise CorruptRun(f"{folder}: is a symbolic link; run folders must be real folders")
+    if not folder.is_dir():
+        raise CorruptRun(f"{folder}: not a folder")
 
 
 def read_spec(folder: Path):
     from runspec import SpecError, build_spec
 
     path = folder / "spec.json"
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise CorruptRun(f"{folder}: no spec.json (not a run folder, or half-written)")
     try:
-        return build_spec(_read_json(path))
+        return build_spec(read_json(path))
     except SpecError as err:
         raise CorruptRun(f"{folder}: spec.json does not validate with this version of the lab: {err}") from None
-
-
-def process_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    try:  # a killed child not yet reaped is a zombie: dead for our purposes
-        return stat.read_text().split(") ")[-1][0] != "Z"
-    except OSError:
-        return True
-
-
-def read_status(folder: Path) -> dict:
-    """status.json, with a running/queued job whose process is gone marked `interrupted`."""
-    path = folder / "status.json"
-    if not path.exists():
-        raise CorruptRun(f"{folder}: no status.json")
-    status = _read_json(path)
-    if status.get("schema_version", SCHEMA_VERSION) > SCHEMA_VERSION:
-        raise CorruptRun(f"{folder}: written by a newer lab (schema {status['schema_version']})")
-    if status.get("state") not in STATES:
-        raise CorruptRun(f"{folder}: unknown state {status.get('state')!r}")
-    if status["state"] in ("running", "queued") and status.get("pid") is not None:
-        stale = time.time() - status.get("heartbeat", 0) > HEARTBEAT_STALE_S
-        if not process_alive(status.get("pid")) or (status["state"] == "running" and stale):
-            status = {**status, "state": "interrupted", "reason": "the job's process is gone"}
-    return status
-
-
-def save_checkpoint(folder: Path, name: str, state: dict) -> None:
-    path = folder / "checkpoints" / f"{name}.pt"
-    tmp = path.with_suffix(".pt.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
 
 
 def delete_run(folder: Path) -> None:
@@ -180,40 +154,82 @@ def delete_run(folder: Path) -> None:
     shutil.rmtree(doomed, ignore_errors=True)
 
 
-def load_checkpoint(folder: Path, name: str = "last") -> dict | None:
-    path = folder / "checkpoints" / f"{name}.pt"
-    if not path.exists():
-        return None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise CorruptRun(f"{folder}: checkpoint {path.name} cannot be loaded ({err})") from None
-
-
 # ---------------------------------------------------------------- readers
 
 def table_names(folder: Path) -> list[str]:
-    db = folder / "metrics.sqlite"
-    if not db.exists():
+    if not _metrics_path(folder):
         return []
     with _reader(folder) as conn:
         return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
 
 
+def _metrics_path(folder: Path) -> Path | None:
+    """metrics.sqlite if present; a symlink, pipe or other non-file there is CorruptRun
+    (sqlite would follow the link, or block forever opening a pipe)."""
+    path = folder / "metrics.sqlite"
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise CorruptRun(f"{folder}: cannot read metrics.sqlite ({err.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise CorruptRun(f"{folder}: metrics.sqlite is not a regular file")
+    return path
+
+
+def check_metrics(folder: Path) -> None:
+    """A quick look at metrics.sqlite: a file that starts as SQLite's do, opens, and was
+    written by a lab no newer than this one (deeper damage shows when a table is read)."""
+    path = _metrics_path(folder)
+    if path is None:
+        return
+    with open(path, "rb") as handle:
+        head = handle.read(len(SQLITE_HEADER))
+    if not head:
+        return
+    if head != SQLITE_HEADER:
+        raise CorruptRun(f"{folder}: metrics.sqlite is not an SQLite database")
+    with _reader(folder):
+        pass
+
+
 class _reader:
     def __init__(self, folder: Path):
-        self.path = folder / "metrics.sqlite"
+        self.folder = folder
 
     def __enter__(self) -> sqlite3.Connection:
+        path = _metrics_path(self.folder)
+        if path is None:
+            raise CorruptRun(f"{self.folder}: no metrics.sqlite")
+        self.conn = None
         try:
-            self.conn = connect(self.path, readonly=True)
+            self.conn = connect(path, readonly=True)
             self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            _check_version(self.folder, self.conn)
         except sqlite3.DatabaseError as err:
-            raise CorruptRun(f"{self.path.parent}: metrics.sqlite is unreadable ({err})") from None
+            self.__exit__()
+            raise CorruptRun(f"{self.folder}: metrics.sqlite is unreadable ({err})") from None
+        except CorruptRun:
+            self.__exit__()
+            raise
         return self.conn
 
     def __exit__(self, *exc) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
+
+
+def _check_version(folder: Path, conn: sqlite3.Connection) -> None:
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
+        return
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    try:
+        version = int(row[0]) if row else SCHEMA_VERSION
+    except (TypeError, ValueError):
+        raise CorruptRun(f"{folder}: metrics.sqlite has a schema version {row[0]!r:.20} this lab cannot read") from None
+    if version > SCHEMA_VERSION:
+        raise CorruptRun(f"{folder}: metrics.sqlite was written by a newer lab (schema {version})")
 
 
 def read_table(folder: Path, table: str, where: str = "", params: tuple = ()) -> pd.DataFrame:
@@ -231,30 +247,47 @@ def row_count(folder: Path) -> int:
     """Rows logged so far over all tables: a cheap cache key for the app."""
     total = 0
     with _reader(folder) as conn:
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
-            total += conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        try:
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall():
+                total += conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        except sqlite3.DatabaseError as err:
+            raise CorruptRun(f"{folder}: metrics.sqlite is unreadable ({err})") from None
     return total
 
 
 def iter_run_folders(cache_dir: Path | str) -> list[Path]:
+    """Every entry of a cache that looks like a run folder (hidden and staging names left
+    out); symlinks are included, so that listings can report them."""
     root = Path(cache_dir)
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p for p in root.iterdir() if (p.is_dir() or p.is_symlink()) and not p.name.startswith("."))
+
+
+def check_run(folder: Path) -> tuple:
+    """(spec, status) of a folder a listing may show, or CorruptRun naming what is wrong."""
+    check_folder(folder)
+    spec, status = read_spec(folder), read_status(folder)
+    check_metrics(folder)
+    return spec, status
 
 
 def describe_run(folder: Path) -> dict:
     """One row of the run listing: id, names, key spec fields, state and progress."""
-    spec, status = read_spec(folder), read_status(folder)
+    spec, status = check_run(folder)
     return {
         "run_id": folder.name, "name": spec.name, "dataset": spec.data.name,
         "widths": list(spec.model.widths), "batchnorm": spec.model.batchnorm,
         "dropout": list(spec.model.dropout_rates), "lr": spec.optim.lr, "epochs": spec.epochs,
-        "ensemble": spec.ensemble, "state": status["state"], "step": status.get("step", 0),
-        "total_steps": status.get("total_steps"), "progress": status.get("progress", 0.0),
-        "final": status.get("final", {}), "error": status.get("error"), "collection": folder.parent.name,
+        "ensemble": spec.ensemble, "state": status["state"], "step": status.get("step") or 0,
+        "total_steps": status.get("total_steps"), "progress": status.get("progress") or 0.0,
+        "final": status.get("final") or {}, "error": status.get("error"), "collection": folder.parent.name,
         "sweep": status.get("sweep"), "folder": str(folder),
     }
+
+
+def partial_problem(path: Path) -> str:
+    return f"{path}: a half-made run folder (its creation failed or was killed); safe to delete"
 
 
 def list_runs(cache_dirs: Iterable[Path | str]) -> tuple[pd.DataFrame, list[str]]:
@@ -265,7 +298,8 @@ def list_runs(cache_dirs: Iterable[Path | str]) -> tuple[pd.DataFrame, list[str]
             try:
                 rows.append(describe_run(folder))
             except (StoreError, OSError) as err:
-                problems.append(str(err))
+                problems.append(str(err) if isinstance(err, StoreError) else f"{folder}: {err}")
+        problems += [partial_problem(p) for p in partial_folders(cache_dir)]
     return pd.DataFrame(rows), problems
 
 

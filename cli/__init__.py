@@ -7,6 +7,7 @@ imports it.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 
 from cache import store
@@ -37,5 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     except (SpecError, PresetError, LessonError, store.StoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except (OSError, sqlite3.Error, MemoryError) as err:   # the machine said no: a full disk, permissions
+        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
 
 

@@ -35,7 +35,12 @@ def spec_from_args(args: argparse.Namespace) -> RunSpec:
         path = Path(args.spec)
         if not path.is_file():
             raise SpecError(f"spec file not found: {path}")
-        spec = load_spec_json(path.read_text())
+        try:
+            spec = load_spec_json(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as err:
+            raise SpecError(f"spec file {path} is not UTF-8 text ({err.reason} at byte {err.start})") from None
+        except OSError as err:
+            raise SpecError(f"cannot read spec file {path}: {err.strerror or err}") from None
     overrides = parse_overrides(args.set or [])
     if getattr(args, "data_dir", None):
         overrides["data.data_dir"] = args.data_dir
@@ -47,6 +52,17 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", help="a spec JSON file")
     parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. optim.lr=0.5")
     parser.add_argument("--data-dir", help="folder holding the Fashion-MNIST IDX files")
+
+
+def positive_int(raw: str) -> int:
+    """argparse type: a whole number >= 1 (e.g. --slots)."""
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def cache_dir_of(args: argparse.Namespace) -> Path:

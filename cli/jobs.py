@@ -8,19 +8,32 @@ import json
 
 from tqdm import tqdm
 
+from cache import store
 from training import jobs, sweeps
 import lessons
-from cli.args import add_spec_arguments, cache_dir_of, json_or_text, note, spec_from_args
+from cli.args import add_spec_arguments, cache_dir_of, json_or_text, note, positive_int, spec_from_args
+from cli import cluster
+
 from training.presets import SWEEPS, get_sweep
 from runspec import SpecError
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
-    run_id = jobs.launch(spec, cache_dir_of(args), slots=args.slots)
-    print(run_id)
-    note(f"{run_id}: {jobs.job_status(run_id, cache_dir_of(args))['state']} ({spec.name or 'custom spec'})")
+    launched = jobs.start(spec, cache_dir_of(args), slots=args.slots)
+    print(launched.run_id)
+    state = jobs.job_status(launched.run_id, cache_dir_of(args))["state"]
+    if launched.started:
+        note(f"{launched.run_id}: {state} ({spec.name or 'custom spec'}); {_queue_line(cache_dir_of(args))}")
+    else:
+        note(f"{launched.run_id}: not started again: {launched.note} ({state})")
     return 0
+
+
+def _queue_line(cache_dir) -> str:
+    info = jobs.queue_info(cache_dir)
+    return (f"queue: {info['waiting']} waiting of at most {info['max_queued']} ($REGLAB_MAX_QUEUED), "
+            f"{info['slots']} slots ($REGLAB_SLOTS)")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -32,11 +45,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     cache_dir = cache_dir_of(args)
     if args.sweep:
         overrides = sweeps.parse_assignments(args.set or [], json_or_text)
+        if args.backend == "ray":
+            return cluster.sweep_on_ray(sweeps.named_sweep_specs(get_sweep(args.sweep), overrides), args.sweep,
+                                        cache_dir, args)
         run_ids = sweeps.launch_named_sweep(get_sweep(args.sweep), cache_dir, args.slots, overrides)
     else:
         base = spec_from_args(args)
-        run_ids = sweeps.launch_sweep(base, _points(args), args.name or f"{base.name or 'custom'}-sweep",
-                                      cache_dir, args.slots)
+        name = args.name or f"{base.name or 'custom'}-sweep"
+        if args.backend == "ray":
+            return cluster.sweep_on_ray(sweeps.sweep_specs(base, _points(args), name), name, cache_dir, args)
+        run_ids = sweeps.launch_sweep(base, _points(args), name, cache_dir, args.slots)
     print("\n".join(run_ids))
     note(f"{len(run_ids)} runs launched or already there; watch them with: "
           f"python -m training wait {' '.join(run_ids)}")
@@ -70,13 +88,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(_status_line(row))
     if not rows:
         print(f"no runs in {cache_dir}")
+    note(_queue_line(cache_dir))
     return 0
 
 
 def _all_runs(cache_dir) -> list[dict]:
     from cache import store
 
-    frame, _ = store.list_runs([cache_dir])
+    frame, problems = store.list_runs([cache_dir])
+    for problem in problems:
+        note(f"unreadable: {problem}")
     return frame.to_dict("records")
 
 
@@ -129,7 +150,26 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
-    return jobs.run_job(args.run_id, cache_dir_of(args), args.slots or jobs.default_slots())
+    """A job started by hand (jobs are launched as `python -m training.job_process`)."""
+    from training import job_process
+
+    slots = jobs.resolve_slots(args.slots)
+    return job_process.main([args.run_id, "--cache-dir", str(cache_dir_of(args).resolve()), "--slots", str(slots)])
+
+
+def postprocess_finished(folder) -> None:
+    """A finished run of a lesson gets the tables its lesson sections need (sub-network scores,
+    decompositions), so no command-line step is left to the user. A failure here is noted in
+    status.json; the trained run itself stays finished."""
+    try:
+        status = store.read_status(folder)
+        if status["state"] != "finished" or status.get("postprocessed"):
+            return
+        lessons.postprocess_run(folder, store.read_spec(folder))
+        store.write_status(folder, postprocessed=True)
+    except Exception as err:   # never turn a finished training run into a failed one
+        note(f"{folder.name}: post-processing failed: {err}")
+        store.write_status(folder, postprocess_error=str(err))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -148,6 +188,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sweep.add_argument("--seed", type=int, default=0, help="random search seed")
     sweep.add_argument("--name", help="the sweep's name (default: '<preset>-sweep')")
     _slots(sweep)
+    cluster.add_backend_arguments(sweep, "detached jobs on this machine's slots, returning at once")
     sweep.set_defaults(func=cmd_sweep)
     status = sub.add_parser("status", help="state, progress, pid and ETA of runs")
     status.add_argument("run_ids", nargs="*", metavar="RUN_ID")
@@ -173,4 +214,5 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _slots(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--slots", type=int, help="jobs that may train at once (default: $REGLAB_SLOTS or cores)")
+    parser.add_argument("--slots", type=positive_int, help="jobs that may train at once (default and most: "
+                                                           "$REGLAB_SLOTS or the number of cores)")

@@ -11,6 +11,7 @@ import pandas as pd
 import lessons
 from analysis import dropout as dp
 from cache import store
+from cli import cluster
 from cli.args import cache_dir_of
 from postprocess import precompute as demo
 from postprocess.predictions import store_predictions
@@ -18,9 +19,23 @@ from postprocess.autoencoder import evaluate_autoencoder
 from postprocess.subnetworks import evaluate_subnetworks
 
 
+def precompute_names(args: argparse.Namespace) -> list[str] | None:
+    """--only's presets/sweeps plus every run of each --lesson; None (every demo run) without either."""
+    if not args.only and not args.lesson:
+        return None
+    try:
+        from_lessons = [name for lesson_id in args.lesson or () for name in lessons.get_lesson(lesson_id).run_names]
+    except lessons.LessonError as err:
+        raise SystemExit(f"precompute --lesson: {err.args[0]}") from None
+    return [*(args.only or ()), *from_lessons]
+
+
 def cmd_precompute(args: argparse.Namespace) -> int:
     keep = {run.spec.run_id for run in lessons.demo_runs()} if args.prune else None
-    summary = demo.precompute(lessons.demo_runs(args.only), args.cache_dir, keep_ids=keep, workers=args.workers)
+    names = precompute_names(args)
+    if args.backend == "ray":
+        return cluster.precompute_on_ray(lessons.demo_runs(names), args, keep)
+    summary = demo.precompute(lessons.demo_runs(names), args.cache_dir, keep_ids=keep, workers=args.workers)
     print(json.dumps(summary, indent=1))
     return 0
 
@@ -102,13 +117,29 @@ def cmd_sparsity(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_postprocess(args: argparse.Namespace) -> int:
+    from cli.jobs import postprocess_finished
+
+    folder = store.find_run([cache_dir_of(args)], args.run_id)
+    postprocess_finished(folder)
+    status = store.read_status(folder)
+    print(f"{args.run_id}: " + ("post-processed" if status.get("postprocessed") else
+                                f"not post-processed ({status.get('postprocess_error') or status['state']})"))
+    return 0 if status.get("postprocessed") or status["state"] != "finished" else 1
+
+
 def register(sub) -> None:
-    """precompute, check-demo, predictions, subnetworks, sparsity."""
+    """precompute, check-demo, postprocess, predictions, subnetworks, sparsity."""
+    post = sub.add_parser("postprocess", help="give a finished run what its lesson needs (jobs do this as they end)")
+    post.add_argument("run_id")
+    post.set_defaults(func=cmd_postprocess)
     pre = sub.add_parser("precompute", help="build the demo cache (cache/demo) from every preset and sweep")
     pre.add_argument("--only", nargs="+", metavar="NAME", help="only these presets/sweeps")
+    pre.add_argument("--lesson", nargs="+", metavar="ID", help="only these lessons' runs (e.g. double-descent; a wrong id lists them all)")
     pre.add_argument("--prune", action="store_true", help="delete demo runs no preset or sweep asks for")
     pre.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                      help="runs trained side by side, one torch thread each (default: the number of cores)")
+    cluster.add_backend_arguments(pre, "--workers processes on this machine")
     pre.set_defaults(func=cmd_precompute)
     check = sub.add_parser("check-demo", help="say what in the demo cache is missing or stale")
     check.set_defaults(func=cmd_check_demo)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm import tqdm
@@ -11,44 +12,61 @@ from tqdm import tqdm
 import lessons
 from cache import store
 from cache.rekey import rekey_folders
+from nets.models import require_lab_model
 from cli.args import add_spec_arguments, cache_dir_of, spec_from_args
+from cli.jobs import postprocess_finished
 from training.presets import PRESETS
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from training import jobs
     from training.runner import execute
 
     spec = spec_from_args(args)
+    require_lab_model(spec, "train")   # before any folder is made: a custom model's run cannot be retrained here
     cache_dir = cache_dir_of(args)
+    jobs.check_memory(spec, slots=1)
     folder = store.run_folder(cache_dir, spec.run_id)
-    if folder.exists() and not args.force:
-        status = store.read_status(folder)
-        if status["state"] == "finished":
-            print(f"{spec.run_id}: already finished (cache hit; --force retrains)")
-            print(_final_line(status))
-            return 0
-    if folder.exists() and args.force:
-        _remove_run(folder)
+    if (folder / "spec.json").exists():
+        with _writing(folder) as _:
+            status = store.read_status(folder)
+            if status["state"] == "finished" and not args.force:
+                print(f"{spec.run_id}: already finished (cache hit; --force retrains)")
+                print(_final_line(status))
+                return 0
+            if args.force:
+                store.delete_run(folder)
     folder = store.create_run_folder(cache_dir, spec)
-    print(f"{spec.run_id}: training {spec.name or 'custom spec'} into {folder}", flush=True)
-    bar = tqdm(total=None, unit="step", dynamic_ncols=True, disable=args.quiet)
+    with _writing(folder) as _:
+        print(f"{spec.run_id}: training {spec.name or 'custom spec'} into {folder}", flush=True)
+        bar = tqdm(total=None, unit="step", dynamic_ncols=True, disable=args.quiet)
 
-    def progress(step: int, total: int) -> None:
-        bar.total = total
-        bar.n = step
-        bar.refresh() if step % 20 == 0 or step == total else None
+        def progress(step: int, total: int) -> None:
+            bar.total = total
+            bar.n = step
+            bar.refresh() if step % 20 == 0 or step == total else None
 
-    status = execute(spec, folder, progress=progress)
-    bar.close()
+        status = execute(spec, folder, progress=progress)
+        bar.close()
+    postprocess_finished(folder)
     print(f"{spec.run_id}: {status['state']}" + (f" ({status['error']})" if status.get("error") else ""))
     print(_final_line(status))
     return 0 if status["state"] in ("finished", "diverged") else 1
 
 
-def _remove_run(folder: Path) -> None:
-    import shutil
+@contextmanager
+def _writing(folder: Path):
+    """Hold the run's writer lock, or refuse: a job (or another `run`) writes it now."""
+    from cache import locks
 
-    shutil.rmtree(folder)
+    fd = locks.try_writer_lock(folder)
+    if fd is None:
+        raise store.StoreError(f"run {folder.name} is queued or running elsewhere (its writer lock is held); "
+                               f"`wait` for it or `cancel` it first")
+    try:
+        yield fd
+    finally:
+        locks.release(fd)
 
 
 def _final_line(status: dict) -> str:

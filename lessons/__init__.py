@@ -7,7 +7,7 @@ walkthrough file. Navigation, Home, the walkthrough page, precompute, check-demo
 tests read it. It sits beside the pages and only imports downwards.
 """
 from lessons.registry import (LESSONS, PAGES, DemoRun, Lesson, LessonError, Page, Thumbnail, demo_runs, get_lesson,
-                              lesson_of, page_path, postprocess_run)
+                              lesson_of, page_path, page_title, postprocess_run)
 
 __all__ = ["LESSONS", "PAGES", "DemoRun", "Lesson", "LessonError", "Page", "Thumbnail", "demo_runs", "get_lesson", "lesson_of",
-           "page_path", "postprocess_run"]
+           "page_path", "page_title", "postprocess_run"]

@@ -8,7 +8,7 @@ from typing import Callable
 from postprocess import autoencoder, predictions
 from runspec import RunSpec
 from training.presets import Preset, Sweep
-from training.presets import bias_variance as bv, core, covariate_shift as cs, dropout as dp, tuning
+from training.presets import activations as act, bias_variance as bv, core, covariate_shift as cs, dropout as dp, keras, tuning
 from training.presets import double_descent as dd, landscape, sparsity
 
 
@@ -66,6 +66,16 @@ PAGES: tuple[Page, ...] = (
          "Dropout as training a huge ensemble of thinned sub-networks: rates, layers, and how much the "
          "train-test gap closes.",
          Thumbnail((core.D2L_NO_DROPOUT.name, core.D2L_DROPOUT.name), "loss")),
+    Page("keras", "BatchNorm on real data", "views/keras_concrete.py", ":material/construction:",
+         "The Keras course's exercise on the real Concrete data: unscaled features break a plain deep "
+         "net; BatchNormalization layers let it train.",
+         Thumbnail((keras.KERAS_CONCRETE_NOBN.name, keras.KERAS_CONCRETE_BN.name), "loss")),
+    Page("activations", "Activations & gradients", "views/activations.py", ":material/ssid_chart:",
+         "ReLU, pReLU, sigmoid and tanh and their derivatives; inside deep nets: vanishing gradients, dead "
+         "ReLUs, and what BN does to both."),
+    Page("model-selection", "Model selection", "views/model_selection.py", ":material/rule:",
+         "Training, validation and test error; a validation split and K-fold cross-validation choosing the "
+         "degree and lambda without ever looking at the test set."),
     Page("runs", "Runs", "views/runs.py", ":material/play_circle:",
          "Every run in the caches: launch presets and sweeps, watch them live, compare curves, weight "
          "norms and activation distributions, export charts and specs.",
@@ -93,7 +103,7 @@ LESSONS: tuple[Lesson, ...] = (
     # No post-processing: a run's members are different widths, not resampled training sets.
     Lesson("double-descent", "Double descent in trained networks", "bias-variance",
            presets=(*dd.DD_NOISY, *dd.DD_CLEAN), charts=("dd-widths", "dd-epochs"),
-           walkthrough="06-double-descent.md"),
+           walkthrough="09-double-descent.md"),
     Lesson("dropout", "Dropout", "dropout",
            presets=(core.D2L_DROPOUT, core.D2L_NO_DROPOUT, sparsity.AE_NO_DROPOUT, sparsity.AE_DROPOUT),
            sweeps=(dp.DROPOUT_RATE_SWEEP, dp.DROPOUT_LAYER_SWEEP),
@@ -105,10 +115,20 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("batchnorm", "Batch normalization", "covariate-shift",
            presets=(cs.BN_FIG1_NOBN, cs.BN_FIG1_BN, cs.BN_NOISY, landscape.LANDSCAPE_NOBN, landscape.LANDSCAPE_BN,
                     landscape.DLN_NOBN, landscape.DLN_BN),
-           sweeps=(cs.BN_LR_SWEEP, cs.BN_CONCRETE, cs.BN_PLACEMENT),
+           sweeps=(cs.BN_LR_SWEEP, cs.BN_PLACEMENT),
            charts=("bn-fig1-accuracy", "bn-fig1-percentiles", "bn-ics", "bn-smoothness", "bn-noisy-accuracy",
                    "bn-lr-sweep", "bn-landscape-bands", "bn-dln-loss", "bn-dln-ics"),
            walkthrough="04-batchnorm.md"),
+    Lesson("keras-concrete", "BatchNorm rescues unscaled inputs (the Keras lesson)", "keras",
+           presets=(keras.KERAS_CONCRETE_NOBN, keras.KERAS_CONCRETE_BN, keras.KERAS_CONCRETE_BN_PREACT,
+                    keras.KERAS_CONCRETE_INPUTBN, keras.KERAS_CONCRETE_DROPOUT_BN),
+           charts=("keras-concrete-mae",), walkthrough="06-keras-concrete.md"),
+    Lesson("activations", "Activations and their gradients", "activations",
+           presets=(act.DEEP_SIGMOID, act.DEEP_TANH, act.DEEP_RELU, act.DEEP_RELU_HIGH_LR, act.DEEP_SIGMOID_BN,
+                    act.DEEP_RELU_HIGH_LR_BN),
+           charts=("activation-derivatives", "deep-grad-norms", "deep-dead-units"), walkthrough="07-activations.md"),
+    Lesson("model-selection", "Model selection done right", "model-selection",
+           charts=("selection-degree", "selection-lambda"), walkthrough="08-model-selection.md"),
     Lesson("tuning", "Hyperparameter tuning", "runs", sweeps=(tuning.TUNING_GRID, tuning.TUNING_RANDOM),
            charts=("tuning-grid", "tuning-search-plane", "tuning-lr-projection"), walkthrough="05-tuning.md"),
     Lesson("mlp", "The textbook MLP", "runs", presets=(core.D2L_MLP,)),
@@ -122,11 +142,19 @@ def get_lesson(lesson_id: str) -> Lesson:
     raise LessonError(f"unknown lesson {lesson_id!r}; known: {', '.join(l.id for l in LESSONS)}")
 
 
-def page_path(page_id: str) -> str:
+def get_page(page_id: str) -> Page:
     for page in PAGES:
         if page.id == page_id:
-            return page.path
+            return page
     raise LessonError(f"unknown page {page_id!r}; known: {', '.join(p.id for p in PAGES)}")
+
+
+def page_path(page_id: str) -> str:
+    return get_page(page_id).path
+
+
+def page_title(page_id: str) -> str:
+    return get_page(page_id).title
 
 
 def lesson_of(name: str) -> Lesson | None:

@@ -18,7 +18,22 @@ import math
 import torch
 from torch import nn
 
-from runspec import ModelSpec
+from runspec import CUSTOM, ModelSpec, RunSpec, SpecError
+
+
+class CustomModelError(SpecError):
+    """A spec of kind 'custom': a user's own model recorded through reglab, which the lab cannot build."""
+
+
+def require_lab_model(spec: ModelSpec | RunSpec, action: str = "build") -> None:
+    """Refuse a custom model's spec where the lab would build or train a model from it."""
+    model = spec.model if isinstance(spec, RunSpec) else spec
+    if model.kind == CUSTOM:
+        name = f" {spec.name!r}" if isinstance(spec, RunSpec) and spec.name else ""
+        raise CustomModelError(
+            f"cannot {action} run{name}: its model is of kind 'custom' (the user's own nn.Module, recorded by "
+            f"reglab from their own training loop). The lab only has its spec and logs, not the code, model or "
+            f"data, so it cannot build or retrain it; rerun the user's script instead")
 
 
 class BatchedLinear(nn.Module):
@@ -219,6 +234,7 @@ class MLP(nn.Module):
 
 def build_model(spec: ModelSpec, in_features: int, out_features: int, member_seeds: list[int]) -> MLP:
     """An mlp or linear model; an autoencoder is the same network with out_features = in_features."""
+    require_lab_model(spec, "build a model for")
     model = MLP(spec, in_features, out_features, members=len(member_seeds))
     model.init_weights(spec.init_std, member_seeds, spec.init)
     return model

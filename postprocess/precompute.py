@@ -28,7 +28,14 @@ def build_one(run, cache_dir: Path) -> str:
         state = execute(run.spec, folder, resume=resume)["state"]
         if run.sweep:
             store.write_status(folder, sweep=run.sweep)
-    if state == "finished" and not store.read_status(folder).get("postprocessed"):
+    finish_demo_run(run, folder)
+    return state
+
+
+def finish_demo_run(run, folder: Path) -> None:
+    """After training: the lesson's post-processing (once, if finished), then trimming."""
+    status = store.read_status(folder)
+    if status["state"] == "finished" and not status.get("postprocessed"):
         if run.lesson.postprocess is not None:
             run.lesson.postprocess(folder)
         store.write_status(folder, postprocessed=True)
@@ -36,7 +43,6 @@ def build_one(run, cache_dir: Path) -> str:
         trim_sweep_run(folder)
     else:
         store.compact(folder)
-    return state
 
 
 # Sweep pages read scores and lesson tables only; per-layer distributions are shown for the
@@ -101,6 +107,36 @@ def precompute(runs: list, cache_dir: Path | None = None, keep_ids: set[str] | N
     states = _build_all(runs, cache_dir, workers)
     removed = prune_stale(cache_dir, keep_ids) if keep_ids is not None else []
     return {"runs": len(runs), "states": states, "seconds": round(time.time() - started, 1),
+            "size_mb": round(folder_size_mb(cache_dir), 2), "removed": removed, "cache_dir": str(cache_dir)}
+
+
+def precompute_on_ray(runs: list, cache_dir: Path | None = None, keep_ids: set[str] | None = None,
+                      on_update=None, **cluster) -> dict:
+    """`precompute` with one Ray task per demo run: each trains, is post-processed and trimmed
+    on its worker, and lands in `cache_dir`; `cluster` goes to training.ray_backend.run_on_ray."""
+    from functools import partial
+
+    from training.ray_backend import RayRun, run_on_ray
+
+    cache_dir = Path(cache_dir or store.DEMO_DIR)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    started, todo = time.time(), []
+    for run in runs:
+        folder = cache_dir / run.spec.run_id
+        status = store.read_status(folder) if (folder / "status.json").exists() else {}
+        if status.get("state") in ("finished", "diverged"):
+            if status["state"] == "finished" and not status.get("postprocessed"):
+                finish_demo_run(run, folder)   # trained earlier, post-processing left: do it here
+            continue
+        todo.append(RayRun(run.spec, sweep=run.sweep, finish=partial(finish_demo_run, run)))
+    results = run_on_ray(todo, cache_dir, on_update=on_update, **cluster)
+    states: dict[str, int] = {}
+    for run in runs:
+        folder = cache_dir / run.spec.run_id
+        state = results.get(run.spec.run_id, {}).get("state") or store.read_status(folder)["state"]
+        states[state] = states.get(state, 0) + 1
+    removed = prune_stale(cache_dir, keep_ids) if keep_ids is not None else []
+    return {"runs": len(runs), "states": states, "seconds": round(time.time() - started, 1), "backend": "ray",
             "size_mb": round(folder_size_mb(cache_dir), 2), "removed": removed, "cache_dir": str(cache_dir)}
 
 

@@ -3,10 +3,10 @@
 Importable without torch or any dataset loader; every other layer builds on it.
 """
 from runspec.datasets import DATASET_DESCRIPTIONS, DATASET_NAMES
-from runspec.spec import (SPEC_VERSION, RUN_ID_PATTERN, Activation, DataSpec, Loss, ModelSpec, OptimSpec, ProbeSpec,
-                          RunSpec, SpecError, build_spec, check_run_id, format_validation_error, load_spec_json,
-                          non_default_tree, run_id_of)
+from runspec.spec import (CUSTOM, SPEC_VERSION, RUN_ID_PATTERN, Activation, DataSpec, Loss, ModelSpec, OptimSpec,
+                          ProbeSpec, RunSpec, SpecError, build_spec, changed_fields, check_run_id,
+                          format_validation_error, load_spec_json, non_default_tree, run_id_of)
 
-__all__ = ["SPEC_VERSION", "RUN_ID_PATTERN", "Activation", "DataSpec", "Loss", "ModelSpec", "OptimSpec",
-           "ProbeSpec", "RunSpec", "SpecError", "build_spec", "check_run_id", "format_validation_error",
+__all__ = ["CUSTOM", "SPEC_VERSION", "RUN_ID_PATTERN", "Activation", "DataSpec", "Loss", "ModelSpec", "OptimSpec",
+           "ProbeSpec", "RunSpec", "SpecError", "build_spec", "changed_fields", "check_run_id", "format_validation_error",
            "load_spec_json", "non_default_tree", "run_id_of", "DATASET_DESCRIPTIONS", "DATASET_NAMES"]

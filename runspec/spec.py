@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
+from runspec import bounds
 from runspec.datasets import DATASET_NAMES
 
 # Bump when a default changes meaning: every run id changes with it.
@@ -27,6 +30,9 @@ Activation = Literal["relu", "sigmoid", "tanh", "prelu", "identity"]
 # "mse" on classes sums the squared error of the softmax over the classes; "mse-class-mean"
 # averages it (torch's nn.MSELoss, as Yang et al. train): the same minimiser, 1/C the gradient.
 Loss = Literal["cross-entropy", "mse", "mae", "mse-class-mean"]
+# A model (and data) trained in the user's own loop and recorded through reglab: the spec
+# describes it (custom_repr, hparams) but the lab cannot build or retrain it.
+CUSTOM = "custom"
 
 
 class SpecError(ValueError):
@@ -39,13 +45,13 @@ class _Frozen(BaseModel):
 
 class DataSpec(_Frozen):
     name: str = "fashion-mnist"
-    n_train: int | None = Field(default=None, ge=1, description="training subset size; None = all")
-    n_test: int | None = Field(default=None, ge=1, description="test subset size; None = all")
+    n_train: int | None = Field(default=None, ge=1, le=bounds.MAX_EXAMPLES, description="training subset size; None = all")
+    n_test: int | None = Field(default=None, ge=1, le=bounds.MAX_EXAMPLES, description="test subset size; None = all")
     label_noise: float = Field(default=0.0, ge=0.0, le=1.0, description="fraction of training labels replaced at random")
     normalize: Literal["none", "unit", "standardize"] = "unit"
     resample_seed: int = Field(default=0, ge=0, description="seeds subset sampling and label noise")
     degree: int = Field(default=20, ge=0, le=30, description="polynomial: highest power of x in the features")
-    n_features: int = Field(default=200, ge=1, description="linear-highdim: input dimension")
+    n_features: int = Field(default=200, ge=1, le=bounds.MAX_FEATURES, description="linear-highdim: input dimension")
     noise_std: float | None = Field(default=None, ge=0.0, description="synthetic problems: noise; None = the textbook's")
     data_dir: str | None = Field(default=None, description="where to look for the dataset first")
     downsample: Literal[1, 2, 4, 7] = Field(default=1, description="images: the mean of each k x k pixel block "
@@ -54,6 +60,8 @@ class DataSpec(_Frozen):
     @field_validator("name")
     @classmethod
     def _known_dataset(cls, name: str) -> str:
+        if name == CUSTOM:   # the user's own data (a custom run); there is no loader for it
+            return name
         if name not in DATASET_NAMES:
             raise ValueError(f"unknown dataset {name!r}; allowed: {', '.join(sorted(DATASET_NAMES))}")
         return name
@@ -61,7 +69,7 @@ class DataSpec(_Frozen):
 
 class ModelSpec(_Frozen):
     # "autoencoder": the mlp's hidden layers, then a linear map back to the input (targets = inputs)
-    kind: Literal["mlp", "linear", "autoencoder"] = "mlp"
+    kind: Literal["mlp", "linear", "autoencoder", "custom"] = "mlp"
     widths: tuple[int, ...] = (256,)
     activation: Activation = "relu"
     batchnorm: Literal["none", "before", "after"] = Field(
@@ -78,6 +86,7 @@ class ModelSpec(_Frozen):
     # member_widths[k] hidden units (widths = (the largest,)), so every width trains in the same job.
     member_widths: tuple[int, ...] | None = Field(
         default=None, description="one hidden layer: member k uses its first member_widths[k] units (widths = [max])")
+    custom_repr: str = Field(default="", description="kind 'custom': repr() of the user's nn.Module")
 
     @field_validator("widths")
     @classmethod
@@ -85,6 +94,13 @@ class ModelSpec(_Frozen):
         bad = [w for w in widths if w < 1]
         if bad:
             raise ValueError(f"every hidden width must be >= 1, got {list(widths)}")
+        if len(widths) > bounds.MAX_HIDDEN_LAYERS:
+            raise ValueError(f"{len(widths)} hidden layers is over the limit of {bounds.MAX_HIDDEN_LAYERS} "
+                             f"(runspec.bounds.MAX_HIDDEN_LAYERS)")
+        wide = [w for w in widths if w > bounds.MAX_WIDTH]
+        if wide:
+            raise ValueError(f"width {wide[0]:,} is over the limit of {bounds.MAX_WIDTH:,} units per layer "
+                             f"(runspec.bounds.MAX_WIDTH)")
         return widths
 
     @field_validator("dropout")
@@ -98,6 +114,10 @@ class ModelSpec(_Frozen):
 
     @model_validator(mode="after")
     def _shape_consistent(self) -> "ModelSpec":
+        if self.kind == CUSTOM:
+            return self._custom_consistent()
+        if self.custom_repr:
+            raise ValueError(f"model.custom_repr: only a model of kind 'custom' has one, got kind={self.kind!r}")
         if self.kind in ("mlp", "autoencoder") and not self.widths:
             raise ValueError(f"model.widths: an {self.kind} needs at least one hidden layer, got []; use kind='linear' for none")
         if self.init_std is not None and self.init != "torch":
@@ -119,6 +139,20 @@ class ModelSpec(_Frozen):
                              f"widths={list(self.widths)}, member_widths={widths}")
         if self.batchnorm != "none" or self.input_batchnorm:
             raise ValueError("model.member_widths: BN would mix a member's units with the padding; use batchnorm='none'")
+
+    def _custom_consistent(self) -> "ModelSpec":
+        """A custom model is described by its repr alone: the MLP's fields stay at their defaults."""
+        if not self.custom_repr.strip():
+            raise ValueError("model.custom_repr: a custom model needs its repr (the nn.Module printed)")
+        if self.widths:
+            raise ValueError(f"model.widths: a custom model's layers are in custom_repr; give [], got {list(self.widths)}")
+        fields = type(self).model_fields
+        set_mlp = [n for n in fields if n not in ("kind", "widths", "custom_repr")
+                   and getattr(self, n) != fields[n].get_default()]
+        if set_mlp:
+            raise ValueError(f"model.{set_mlp[0]}: a custom model's layers are in custom_repr; leave the lab MLP's "
+                             f"fields ({', '.join(set_mlp)}) at their defaults")
+        return self
 
     @property
     def dropout_rates(self) -> tuple[float, ...]:
@@ -153,14 +187,47 @@ class OptimSpec(_Frozen):
 class ProbeSpec(_Frozen):
     activations: bool = True
     weights: bool = True
-    probe_batch: int = Field(default=512, ge=2, description="fixed examples the activation probes see")
+    probe_batch: int = Field(default=512, ge=2, le=bounds.MAX_PROBE_BATCH, description="fixed examples the activation probes see")
     tracked_units: int = Field(default=5, ge=0, description="units per layer whose 15/50/85th percentiles are kept")
     histogram_bins: int = Field(default=30, ge=2, le=200)
-    eval_max: int = Field(default=10_000, ge=1, description="cap on examples per split when scoring at probe time")
+    eval_max: int = Field(default=10_000, ge=1, le=bounds.MAX_EXAMPLES, description="cap on examples per split when scoring at probe time")
     ics: bool = Field(default=False, description="Santurkar et al.'s internal covariate shift per layer")
     smoothness: bool = Field(default=False, description="loss landscape along the gradient")
     # "log": epochs 1, 2, .., then ~20 per decade, and the last: runs of thousands of epochs stay cheap to score
     score_epochs: Literal["every", "log"] = Field(default="every", description="which epoch ends are scored")
+
+
+class FrozenParams(dict):
+    """The read-only, hashable dict of a spec's hparams (a RunSpec is immutable and hashable)."""
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("a spec's hparams are read-only; build a new spec with other hparams")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=lambda item: item[0])))
+
+    def __reduce__(self):
+        return FrozenParams, (dict(self),)
+
+
+def _check_hparams(value: Any) -> Any:
+    """JSON scalars under non-empty string keys; the message names the key and what it got."""
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a dict of name -> value, got {type(value).__name__}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"every name must be a non-empty string, got {key!r}")
+        if item is not None and not isinstance(item, (bool, int, float, str)):
+            raise ValueError(f"{key!r} is a {type(item).__name__} ({item!r}); only JSON scalars (str, int, float, "
+                             f"bool or None) are recorded, so record it as a string")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{key!r} must be a finite number, got {item!r}")
+    return value
+
+
+HParams = Annotated[dict[str, Any], BeforeValidator(_check_hparams), AfterValidator(FrozenParams)]
 
 
 class RunSpec(_Frozen):
@@ -171,7 +238,7 @@ class RunSpec(_Frozen):
     optim: OptimSpec = OptimSpec()
     loss: Loss = "cross-entropy"
     epochs: int = Field(default=10, ge=1, le=100_000)
-    batch_size: int = Field(default=256, ge=1)
+    batch_size: int = Field(default=256, ge=1, le=bounds.MAX_EXAMPLES)
     seed: int = Field(default=0, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     probe_every: int = Field(default=50, ge=1, description="steps between probes (also at step 0 and every epoch end)")
@@ -180,6 +247,19 @@ class RunSpec(_Frozen):
     ensemble_data: Literal["same", "disjoint", "bootstrap"] = "disjoint"
     ensemble_init: Literal["different", "same"] = "different"
     checkpoint_every_epoch: bool = True
+    hparams: HParams = Field(default=FrozenParams(), description="a custom run's hyper-parameters, as the user named them")
+
+    @model_validator(mode="after")
+    def _custom_data_needs_custom_model(self) -> "RunSpec":
+        if self.data.name == CUSTOM and self.model.kind != CUSTOM:
+            raise ValueError(f"data.name: 'custom' (the user's own data) goes with model.kind 'custom', "
+                             f"got model.kind={self.model.kind!r}")
+        return self
+
+    @property
+    def is_custom(self) -> bool:
+        """A model trained in the user's own loop (reglab): recorded here, never trained by the lab."""
+        return self.model.kind == CUSTOM
 
     @model_validator(mode="after")
     def _one_width_per_member(self) -> "RunSpec":
@@ -198,6 +278,11 @@ class RunSpec(_Frozen):
             raise ValueError(f"optim.name: 'lstsq' solves a linear model, or an mlp with one hidden layer and "
                              f"no BN/dropout (random features), under mse in closed form; got model.kind="
                              f"{m.kind!r}, widths={list(m.widths)}, batchnorm={m.batchnorm!r}, loss={self.loss!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _within_bounds(self) -> "RunSpec":
+        bounds.check_bounds(self)   # sizes and steps a teaching machine can hold (runspec/bounds.py)
         return self
 
     def to_json(self) -> str:
@@ -228,6 +313,18 @@ def non_default_tree(model: BaseModel) -> dict[str, Any]:
         elif value != info.get_default(call_default_factory=True):
             tree[name] = value
     return tree
+
+
+def changed_fields(base: BaseModel, other: BaseModel, prefix: str = "") -> dict[str, tuple[Any, Any]]:
+    """{dotted field: (base value, other value)} for every field where two specs differ."""
+    changes: dict[str, tuple[Any, Any]] = {}
+    for name in type(base).model_fields:
+        a, b = getattr(base, name), getattr(other, name)
+        if isinstance(a, BaseModel) and isinstance(b, BaseModel):
+            changes.update(changed_fields(a, b, f"{prefix}{name}."))
+        elif a != b:
+            changes[f"{prefix}{name}"] = (a, b)
+    return changes
 
 
 def run_id_of(spec: "RunSpec") -> str:
@@ -271,11 +368,12 @@ def load_spec_json(text: str) -> RunSpec:
 def format_validation_error(err: ValidationError) -> str:
     lines = []
     for item in err.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "spec"
+        field = ".".join(str(part) for part in item["loc"])
         value = item.get("input")
         shown = "" if isinstance(value, dict) else f" (got {value!r})"
         message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{field}: {message}{shown}")
+        # a whole-spec check names its own field(s) first, e.g. "epochs: ... steps is over the limit"
+        lines.append(f"{field}: {message}{shown}" if field else message)
     return "invalid spec:\n  " + "\n  ".join(lines)
 
 

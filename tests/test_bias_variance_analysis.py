@@ -201,7 +201,8 @@ def test_charts_render_to_dict():
     curve = pd.DataFrame({"epoch": [1, 2, 1, 2], "split": ["train", "train", "test", "test"],
                           "value": [1.0, 0.5, 1.2, 0.9]})
     spec = train_test_curve_chart(curve, "epoch", log_x=False, log_y=True).to_dict()
-    assert spec["encoding"]["y"]["scale"]["type"] == "log" and "subtitle" in spec["title"]
+    encoding = spec.get("encoding") or spec["layer"][0]["encoding"]   # lines, then the legend's pick layer
+    assert encoding["y"]["scale"]["type"] == "log" and "subtitle" in spec["title"]
     spec = weights_vs_truth_chart([5.0, 1.2], TRUE_POLY_WEIGHTS).to_dict()
     assert spec["encoding"]["xOffset"]["field"] == "source"
     assert len(spec["datasets"][next(iter(spec["datasets"]))]) == 8

@@ -70,7 +70,7 @@ def test_page_draws_every_section_from_the_cache(monkeypatch, lesson_cache, cach
     peaks = [d.value for d in app.dataframe if "peak width" in d.value.columns]
     assert peaks and set(peaks[0]["peak width"]) == {32}
     assert "width = 32 = training images" in captions
-    app.radio(key="bv_case").set_value("degree 19: overfitting").run()
+    app.radio(key="bv_case").set_value("degree 19: 20 features").run()
     assert not app.exception and len(app.get(CHART)) >= 12
 
 

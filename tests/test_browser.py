@@ -3,6 +3,7 @@ Chromium (Debian's /usr/bin/chromium); the title and a rendered chart, plus scre
 in test-artifacts/ (git-ignored)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -41,10 +42,10 @@ def wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 90.0
     raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
 
 
-@pytest.fixture
-def server(app_demo_cache, cache_dir):
+@contextlib.contextmanager
+def serve_app(env: dict):
+    """The app served on a free local port with `env`, for one test or module; yields its URL."""
     port = free_port()
-    env = {**os.environ, "REGLAB_DEMO_DIR": str(app_demo_cache), "REGLAB_CACHE_DIR": str(cache_dir)}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false"]
@@ -60,6 +61,13 @@ def server(app_demo_cache, cache_dir):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def server(app_demo_cache, cache_dir):
+    env = {**os.environ, "REGLAB_DEMO_DIR": str(app_demo_cache), "REGLAB_CACHE_DIR": str(cache_dir)}
+    with serve_app(env) as url:
+        yield url
 
 
 def launch_chromium(playwright):
@@ -94,3 +102,55 @@ def test_app_renders_charts_in_chromium(server):
             page.screenshot(path=str(ARTIFACTS / "app.png"))
         finally:
             browser.close()
+
+
+
+def settled(page, timeout_ms: int = 90_000) -> None:
+    """Wait until the script run is over (Streamlit's running indicator gone) and charts painted."""
+    page.wait_for_selector("[data-testid='stMain']", timeout=60_000)
+    page.wait_for_timeout(1000)
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
+    page.wait_for_timeout(1500)
+
+
+# charts on screen (a tab not shown draws its charts only when it is opened)
+ALL_PAINTED = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+                           .filter(chart => chart.offsetParent !== null)
+                           .every(chart => chart.querySelector('canvas, svg'))"""
+
+
+def test_every_page_draws_its_charts_without_an_error(server):
+    """Each page, and a walkthrough step in the presenter view, in Chromium: no exception box,
+    no chart that failed to draw (each chart element holds a canvas or svg); screenshots in
+    test-artifacts/pages/."""
+    from playwright.sync_api import sync_playwright
+
+    from lessons import PAGES
+
+    shots = ARTIFACTS / "pages"
+    shots.mkdir(parents=True, exist_ok=True)
+    urls = {page.id: "" if page.id == "home" else Path(page.path).stem for page in PAGES}
+    urls["walkthroughs-presenter"] = "walkthroughs?lesson=dropout&step=2&presenter=1"
+    drawn = 0
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 3000})
+            for name, path in urls.items():
+                page.goto(f"{server}/{path}", wait_until="domcontentloaded")
+                settled(page)
+                if name.startswith("walkthroughs"):
+                    page.get_by_role("button", name="Reveal").click()
+                    settled(page)
+                errors = page.locator("[data-testid='stException']").all_inner_texts()
+                assert not errors, (name, errors)
+                try:   # a chart that fails to draw times out
+                    page.wait_for_function(ALL_PAINTED, timeout=60_000)
+                except Exception as err:
+                    raise AssertionError(f"{name}: a chart did not draw ({err})") from None
+                assert "TypeError" not in page.inner_text("[data-testid='stMain']"), name   # a chart that crashed
+                page.screenshot(path=str(shots / f"{name}.png"))
+                drawn += page.locator("[data-testid='stVegaLiteChart']").count()
+        finally:
+            browser.close()
+    assert drawn >= 5

@@ -75,3 +75,20 @@ def test_every_page_is_filled_from_the_demo_cache_without_the_dataset(page, no_d
     assert not missing, f"{page} lacks demo runs: {missing}"
     if page not in ("views/walkthroughs.py", "views/runs.py"):
         assert app.get("vega_lite_chart"), f"{page} drew no chart"
+
+
+def test_the_keras_page_shows_the_real_concrete_runs_without_the_data(no_dataset, monkeypatch, tmp_path):
+    """The Keras lesson's page is filled from the demo runs (trained on the real Concrete data)
+    on a machine that has neither the data nor R."""
+    monkeypatch.setenv("REGLAB_DEMO_DIR", str(DEMO))
+    monkeypatch.setenv("REGLAB_CACHE_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("REGLAB_R_LIBS", str(tmp_path / "no-r"))
+    st.cache_data.clear()
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    app.switch_page("views/keras_concrete.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    table = app.dataframe[0].value
+    assert set(table["state"]) == {"finished", "diverged"}
+    assert table.set_index("layout").loc["no BN", "state"] == "diverged"
+    assert any("published (the course's run): about 4.1" in c.value for c in app.caption)

@@ -53,7 +53,8 @@ def test_each_walkthrough_step_shows_only_its_own_lessons_charts():
 
 def test_demo_runs_cover_every_lesson_and_carry_its_postprocessing():
     runs = lessons.demo_runs()
-    assert {run.lesson.id for run in runs} == {lesson.id for lesson in lessons.LESSONS}
+    # a lesson computed on the spot (model selection: closed form on synthetic data) declares no runs
+    assert {run.lesson.id for run in runs} == {lesson.id for lesson in lessons.LESSONS if lesson.run_names}
     dropout = next(run for run in runs if run.spec.name == "d2l-dropout")
     assert dropout.keep_checkpoint and dropout.lesson.postprocess is not None and callable(dropout.lesson.postprocess)
     sweep_run = next(run for run in runs if run.sweep == "width-sweep")

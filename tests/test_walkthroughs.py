@@ -20,7 +20,8 @@ PAGE_IDS = [page.id for page in PAGES]
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGE = "views/walkthroughs.py"
-REQUIRED_LESSONS = {"under-overfitting", "weight-decay", "dropout", "batchnorm", "tuning"}
+REQUIRED_LESSONS = {"under-overfitting", "weight-decay", "dropout", "batchnorm", "tuning", "activations",
+                    "model-selection"}
 SMALL_MNIST = dict(data__n_train=240, data__n_test=120, epochs=1, probe_every=2, probes__weights=False)
 NOT_BUILT = "bn-noisy"   # left out on purpose: its chart must say what to build
 
@@ -32,6 +33,13 @@ def _tiny_runs():
     no_probes = dict(SMALL_MNIST, probes__activations=False)   # these charts read scores and stored tables only
     runs += [tiny(PRESETS[name].spec, model__widths=[16, 16], **no_probes) for name in ("d2l-dropout", "d2l-no-dropout")]
     runs += [tiny(PRESETS[name].spec, model__widths=[8, 8, 8], **SMALL_MNIST) for name in ("bn-fig1-nobn", "bn-fig1-bn")]
+    # the Keras lesson on the synthetic stand-in for the Concrete data (same feature scales)
+    runs += [tiny(PRESETS[name].spec, data__name="concrete-synthetic", model__widths=[16, 16, 16], epochs=2,
+                  probe_every=4, probes__activations=False)
+             for name in ("keras-concrete-nobn", "keras-concrete-bn", "keras-concrete-bn-preact",
+                          "keras-concrete-inputbn", "keras-concrete-dropout-bn")]
+    runs += [tiny(PRESETS[name].spec, model__widths=[8, 8, 8], **dict(SMALL_MNIST, probes__weights=True)) for name in
+             ("deep-sigmoid", "deep-tanh", "deep-relu", "deep-relu-high-lr", "deep-sigmoid-bn", "deep-relu-high-lr-bn")]
     sweeps = {"dropout-rate-sweep": dict(model__widths=[16, 16]), "bn-lr-sweep": dict(model__widths=[8, 8, 8]),
               "tuning-grid": dict(model__widths=[16]), "tuning-random": dict(model__widths=[16])}
     for name, shape in sweeps.items():
@@ -204,6 +212,9 @@ def test_a_duplicate_lesson_id_is_a_problem_not_a_silent_override(tmp_path):
 def test_every_chart_says_what_to_build_when_its_runs_are_missing(tmp_path):
     for chart_id in lesson_charts.CHARTS:
         result = lesson_charts.render(chart_id, [tmp_path])
+        if chart_id in lesson_charts.NO_RUNS:
+            assert isinstance(result, lesson_charts.Shown), chart_id
+            continue
         assert isinstance(result, lesson_charts.Missing), chart_id
         assert "python -m training" in result.command, chart_id
 
@@ -321,3 +332,31 @@ def test_a_broken_lesson_file_is_reported_and_the_others_still_work(app, monkeyp
     open_step(app, "sample", 1)
     assert app.subheader[0].value == "First step"
     assert any("broken.md" in w.value and f"line {line}" in w.value for w in app.warning)
+
+
+def test_previous_shows_the_prediction_that_was_made(app):
+    lessons, _ = loader.load_lessons(lesson_charts.CHART_IDS, PAGE_IDS)
+    options = next(lesson for lesson in lessons if lesson.id == "dropout").steps[1].options
+    open_step(app, "dropout", 2)
+    app.radio(key="wt-dropout-2-predict").set_value(options[0]).run()
+    app.button(key="wt-next").click().run()
+    app.button(key="wt-previous").click().run()
+    assert app.radio(key="wt-dropout-2-predict").value == options[0]
+    app.button(key="wt-reveal").click().run()
+    assert any(options[0] in e.value for e in [*app.success, *app.error])   # judged against what was predicted
+
+
+def test_presenter_view_scales_the_chart_text(app):
+    import json
+
+    from ui.charts import PRESENTER_SCALE
+
+    sizes = {}
+    for presenter in ("0", "1"):
+        open_step(app, "dropout", 2, presenter=presenter)
+        if not app.button(key="wt-reveal").disabled:   # revealed once, it stays revealed
+            app.button(key="wt-reveal").click().run()
+        spec = json.loads(app.get("vega_lite_chart")[0].proto.spec)
+        sizes[presenter] = spec["config"]["axis"]["labelFontSize"]
+        app.query_params.clear()
+    assert sizes["1"] == pytest.approx(sizes["0"] * PRESENTER_SCALE, abs=0.1)

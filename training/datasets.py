@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 
 import torch
 
-from training import fashion_mnist
+from training import concrete, csv_datasets, fashion_mnist, tabular
 
 if TYPE_CHECKING:
     from runspec import DataSpec, RunSpec
@@ -145,7 +145,8 @@ def load_linear_highdim(spec: "DataSpec") -> Dataset:
                    meta={"true_bias": 0.05, "true_weight": 0.01, "noise_std": noise})
 
 
-# Concrete compressive strength (Yeh 1998) feature ranges, kg/m^3 except age in days.
+# Concrete compressive strength (Yeh 1998) feature ranges, kg/m^3 except age in days, for the
+# synthetic stand-in; the real data is `concrete` (training/concrete.py).
 CONCRETE_FEATURES = {
     "cement": (102.0, 540.0), "slag": (0.0, 359.0), "fly_ash": (0.0, 200.0), "water": (122.0, 247.0),
     "superplasticizer": (0.0, 32.0), "coarse_aggregate": (801.0, 1145.0), "fine_aggregate": (594.0, 993.0),
@@ -164,7 +165,8 @@ def concrete_strength(x: torch.Tensor) -> torch.Tensor:
 
 
 def load_concrete_synthetic(spec: "DataSpec") -> Dataset:
-    """8 features on wildly different scales (the Keras BN lesson), 70/30 split of 1030."""
+    """A synthetic stand-in for `concrete` (for tests and machines without the data): 8
+    features on the real ranges and wildly different scales, 70/30 split of 1030."""
     noise = 4.0 if spec.noise_std is None else spec.noise_std
     n_train, n_test = spec.n_train or 721, spec.n_test or 309
     lows = torch.tensor([lo for lo, _ in CONCRETE_FEATURES.values()])
@@ -201,18 +203,54 @@ def load_gaussian_linear(spec: "DataSpec") -> Dataset:
     y_te = clean_te + noise * torch.randn(clean_te.shape, generator=test_gen)
     return Dataset(x_tr, y_tr, x_te, y_te, "regression", y_test_clean=clean_te,
                    meta={"target": target, "noise_std": noise})
+def table_dataset(spec: "DataSpec", table: tabular.Table, train_idx: torch.Tensor, test_idx: torch.Tensor) -> Dataset:
+    """A real table as a regression Dataset: subsets within the split, targets [n, 1] float32.
+    'unit' divides every feature by the largest training value (their scales stay unequal)."""
+    generator = torch.Generator().manual_seed(spec.resample_seed)
+    train_idx = train_idx[_subset(len(train_idx), spec.n_train, generator)]
+    test_idx = test_idx[_subset(len(test_idx), spec.n_test, generator)]
+    x, y = torch.from_numpy(table.x), torch.from_numpy(table.y)[:, None]
+    x_tr, x_te = _normalize(x[train_idx], x[test_idx], spec.normalize, x[train_idx].abs().max().item())
+    meta = {k: v for k, v in table.meta.items() if k != "groups"}
+    return Dataset(x_tr, y[train_idx], x_te, y[test_idx], "regression",
+                   meta={**meta, "features": table.features, "target": table.target, "n_rows": len(table)})
+
+
+def load_concrete(spec: "DataSpec") -> Dataset:
+    """The real Concrete data (training/concrete.py), a 70/30 split drawn from resample_seed."""
+    table = concrete.load_table(spec.data_dir)
+    return table_dataset(spec, table, *tabular.split_indices(len(table), concrete.TRAIN_FRACTION, spec.resample_seed))
+
+
+def _csv_loader(name: str) -> Callable[["DataSpec"], Dataset]:
+    source = csv_datasets.SOURCES[name]
+
+    def load(spec: "DataSpec") -> Dataset:
+        table = csv_datasets.load_table(name, spec.data_dir)
+        return table_dataset(spec, table, *source.split(table, spec.resample_seed))
+
+    load.__doc__ = f"{source.title}, from a CSV the user names (training/csv_datasets.py)."
+    return load
 
 
 DATASETS: dict[str, Callable[["DataSpec"], Dataset]] = {
     "fashion-mnist": load_fashion_mnist,
     "polynomial": load_polynomial,
     "linear-highdim": load_linear_highdim,
+    "concrete": load_concrete,
     "concrete-synthetic": load_concrete_synthetic,
     "gaussian-linear": load_gaussian_linear,
+    "red-wine": _csv_loader("red-wine"),
+    "spotify": _csv_loader("spotify"),
 }
 
 
 def load_dataset(spec: "DataSpec") -> Dataset:
+    from runspec import CUSTOM, SpecError
+
+    if spec.name == CUSTOM:
+        raise SpecError("data.name 'custom' is the user's own data, recorded by reglab with a custom model; "
+                        "the lab has no loader for it")
     return DATASETS[spec.name](spec)
 
 

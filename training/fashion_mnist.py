@@ -39,8 +39,9 @@ class DatasetNotFound(FileNotFoundError):
     pass
 
 
-class NotEnoughImages(ValueError):
-    """A spec asks for a larger subset than the folder holds (e.g. a small test copy)."""
+class NotEnoughImages(DatasetNotFound, ValueError):
+    """A spec asks for a larger subset than the folder holds (e.g. a small test copy): the data
+    that spec needs is not here, so pages and jobs treat it like a missing dataset."""
 
 
 def read_idx(path: Path) -> np.ndarray:

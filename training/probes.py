@@ -70,7 +70,10 @@ def _percentiles_of_sorted(ordered: np.ndarray, percents: tuple[int, ...]) -> li
 
 def distribution_row(values: torch.Tensor, activation: str) -> dict:
     """Summary of one flattened activation tensor; `values` are pre-activations for saturation."""
-    ordered = _sorted_numpy(values)
+    return _distribution_of_sorted(_sorted_numpy(values))
+
+
+def _distribution_of_sorted(ordered: np.ndarray) -> dict:
     n = ordered.size
     row = {
         "mean": float(ordered.mean(dtype=np.float64)),
@@ -89,7 +92,10 @@ def saturation(pre: torch.Tensor, activation: str) -> float:
 
 def histogram_rows(values: torch.Tensor, bins: int) -> list[dict]:
     """`bins` equal bins over [min, max], counted like torch.histc (the last bin holds max)."""
-    ordered = _sorted_numpy(values)
+    return _histogram_of_sorted(_sorted_numpy(values), bins)
+
+
+def _histogram_of_sorted(ordered: np.ndarray, bins: int) -> list[dict]:
     lo, hi = float(ordered[0]), float(ordered[-1])
     if hi <= lo:
         hi = lo + 1e-6
@@ -110,13 +116,16 @@ def activation_rows(captured: dict, step: int, epoch: int, activation: str, bins
     tables: dict[str, list[dict]] = {"activations": [], "histograms": [], "units": []}
     for (layer, site), tensor in captured.items():
         pre = captured[(layer, "pre")]
+        first = None   # member 0's sorted values: its summary and its histogram share one sort
         for k in range(tensor.shape[0]):
             key = {"step": step, "epoch": epoch, "member": k, "layer": layer, "site": site}
-            row = {**key, **distribution_row(tensor[k].flatten(), activation)}
+            ordered = _sorted_numpy(tensor[k])
+            first = ordered if k == 0 else first
+            row = {**key, **_distribution_of_sorted(ordered)}
             row["frac_saturated"] = saturation(pre[k], activation)
             tables["activations"].append(row)
         key = {"step": step, "member": 0, "layer": layer, "site": site}
-        tables["histograms"] += [{**key, **h} for h in histogram_rows(tensor[0].flatten(), bins)]
+        tables["histograms"] += [{**key, **h} for h in _histogram_of_sorted(first, bins)]
         if site == "pre" and tracked_units:
             units = tensor[0, :, :tracked_units].T  # [units, B]
             qs = _quantiles(units, UNIT_PERCENTILES)  # [3, units]

@@ -102,16 +102,20 @@ def sweep_specs(base: RunSpec, points: list[dict], name: str) -> list[RunSpec]:
 
 def launch_sweep(base: RunSpec, points: list[dict], name: str, cache_dir: Path | str | None = None,
                  slots: int | None = None) -> list[str]:
-    """Launch one job per point (finished ones are cache hits); returns the run ids."""
+    """Launch one job per point (finished ones are cache hits); returns the run ids.
+    The whole sweep is checked first (memory, room in the queue): none starts if some cannot."""
     specs = sweep_specs(base, points, name)
-    return [jobs.launch(spec, cache_dir=cache_dir, sweep=name, slots=slots) for spec in specs]
+    return jobs.launch_many(specs, cache_dir=cache_dir, sweep=name, slots=slots)
 
 
 def launch_named_sweep(sweep: Sweep, cache_dir: Path | str | None = None, slots: int | None = None,
                        overrides: dict | None = None) -> list[str]:
     """A registered Sweep (training/presets), optionally made cheaper with overrides."""
-    specs = [spec.with_overrides(overrides) if overrides else spec for _, spec in sweep.specs()]
-    return [jobs.launch(spec, cache_dir=cache_dir, sweep=sweep.name, slots=slots) for spec in specs]
+    return jobs.launch_many(named_sweep_specs(sweep, overrides), cache_dir=cache_dir, sweep=sweep.name, slots=slots)
+
+
+def named_sweep_specs(sweep: Sweep, overrides: dict | None = None) -> list[RunSpec]:
+    return [spec.with_overrides(overrides) if overrides else spec for _, spec in sweep.specs()]
 
 
 # ---------------------------------------------------------------- results

@@ -21,11 +21,12 @@ from training import probes
 from training.datasets import Dataset, load_task
 from training.losses import evaluate, member_loss
 from training.schedule import is_scored_epoch, set_epoch_lr
-from nets.models import MLP, build_model, is_bias
+from nets.models import MLP, build_model, is_bias, require_lab_model
 from runspec import RunSpec
 
 PROBE_EVAL_EXAMPLES = 1000   # per split at probe steps; epoch ends use probes.eval_max
 STATUS_EVERY_S = 2.0
+NO_BAD_STEP = 2**62          # "no non-finite loss yet" in the device-side divergence flag
 
 
 class Diverged(Exception):
@@ -40,6 +41,19 @@ def select_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' was asked for but torch sees no GPU; use device 'auto' or 'cpu'")
     return torch.device(name)
+
+
+def gpu_of_slot(slot: int, gpus: int) -> int | None:
+    """Job slot i trains on GPU i mod n where several are present; None leaves torch's default."""
+    return slot % gpus if gpus > 1 else None
+
+
+def use_gpu_of_slot(slot: int) -> None:
+    """Make the slot's GPU the current one, which device 'cuda' (and 'auto') then means."""
+    if torch.cuda.is_available():
+        index = gpu_of_slot(slot, torch.cuda.device_count())
+        if index is not None:
+            torch.cuda.set_device(index)
 
 
 def member_seeds(spec: RunSpec) -> list[int]:
@@ -88,6 +102,7 @@ class Trainer:
 
     def __init__(self, spec: RunSpec, folder: Path, should_stop: Callable[[], bool] = lambda: False,
                  progress: Callable[[int, int], None] | None = None):
+        require_lab_model(spec, "train")
         self.spec, self.folder, self.should_stop, self.progress = spec, folder, should_stop, progress
         self.device = select_device(spec.device)
         self.data: Dataset = load_task(spec)
@@ -106,6 +121,10 @@ class Trainer:
         self.state = TrainState()
         self.writer = store.RunWriter(folder)
         self._last_status = 0.0
+        # the first update whose loss was not finite, and that loss, kept on the device so the
+        # per-step check does not wait for the GPU; read at the probe cadence (raise_if_diverged)
+        self._bad_step = torch.tensor(NO_BAD_STEP, device=self.device)
+        self._bad_value = torch.zeros((), device=self.device)
 
     # ------------------------------------------------------------ checkpoints
     def checkpoint(self, name: str = "last") -> None:
@@ -122,20 +141,22 @@ class Trainer:
         store.save_checkpoint(self.folder, name, payload)
 
     def restore(self) -> bool:
-        """Continue from the last epoch checkpoint; rows logged after it are dropped."""
-        ckpt = store.load_checkpoint(self.folder, "last")
+        """Continue from the final checkpoint (a kill after it, before the status said
+        finished) or else the last epoch's; rows logged after it are dropped."""
+        ckpt = store.load_checkpoint(self.folder, "final") or store.load_checkpoint(self.folder, "last")
         if ckpt is None:
             self.writer.truncate_after(-1)
             return False
         self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
+        if "optimizer" in ckpt:      # the final checkpoint has none: no training is left to resume
+            self.optimizer.load_state_dict(ckpt["optimizer"])
         for g, s in zip(self.orders, ckpt["orders"]):
             g.set_state(s)
         torch.set_rng_state(ckpt["torch_rng"])
         self.state = TrainState(step=ckpt["step"], epoch=ckpt["epoch"], elapsed_before=ckpt["elapsed"])
         self.writer.truncate_after(self.state.step)
         if self.state.epoch >= self.spec.epochs:   # killed while writing the final rows: run() writes them again
-            self.writer.conn.execute("DELETE FROM scalars WHERE kind = 'final'")
+            self.writer.delete_rows("scalars", "kind = 'final'")
         return True
 
     def elapsed(self) -> float:
@@ -143,6 +164,8 @@ class Trainer:
 
     # ------------------------------------------------------------ the loop
     def run(self) -> dict:
+        if self.state.epoch >= self.spec.epochs:    # restored after the last epoch: no training left
+            return self.finish()
         if self.spec.optim.name == "lstsq":
             return self.run_closed_form()
         if self.state.step == 0:
@@ -153,9 +176,13 @@ class Trainer:
                 return {"state": "cancelled"}
             self.state.epoch += 1
             self.end_of_epoch()
+        return self.finish()
+
+    def finish(self) -> dict:
+        """Final scores, then the final checkpoint; last.pt stays until the status says
+        finished (the runner removes it), so no moment exists with neither."""
         final = self.final_metrics()
         self.checkpoint("final")
-        (self.folder / "checkpoints" / "last.pt").unlink(missing_ok=True)  # resume needs it no more
         self.writer.close()
         return {"state": "finished", "final": final}
 
@@ -172,11 +199,7 @@ class Trainer:
         self.log_running_loss(evaluate(self.model, x, y, self.spec.loss, self.data.task)["loss"])
         self.state.epoch = self.spec.epochs
         self.end_of_epoch()
-        final = self.final_metrics()
-        self.checkpoint("final")
-        (self.folder / "checkpoints" / "last.pt").unlink(missing_ok=True)
-        self.writer.close()
-        return {"state": "finished", "final": final}
+        return self.finish()
 
     def train_epoch(self) -> bool:
         spec, members = self.spec, self.spec.ensemble
@@ -187,6 +210,7 @@ class Trainer:
         self.model.train()
         for b in range(self.steps_per_epoch):
             if self.should_stop():
+                self.raise_if_diverged()
                 self.writer.flush()
                 return False
             batch_idx = order[:, b * spec.batch_size:(b + 1) * spec.batch_size]  # [K, B]
@@ -199,27 +223,37 @@ class Trainer:
             total = losses.sum()
             self.optimizer.zero_grad(set_to_none=True)
             total.backward()
-            self.check_finite(total)
+            self.watch_finite(total.detach())
             self.optimizer.step()
             self.state.step += 1
             running += losses.detach() * batch_idx.shape[1]
             if is_probe:
+                self.raise_if_diverged()
                 self.probe(pre_update_weights=before)
             self.report_progress()
+        self.raise_if_diverged()
         if is_scored_epoch(self.state.epoch + 1, spec.epochs, spec.probes.score_epochs):
             self.log_running_loss(running / order.shape[1])
         return True
 
-    def check_finite(self, total: torch.Tensor) -> None:
-        value = total.item()
-        if not math.isfinite(value):
-            raise Diverged(self.state.step + 1, value)
+    def watch_finite(self, total: torch.Tensor) -> None:
+        """Record (on the device, no host sync) the first update step whose loss is not finite."""
+        candidate = torch.where(torch.isfinite(total), NO_BAD_STEP, self.state.step + 1)
+        self._bad_value = torch.where(candidate < self._bad_step, total, self._bad_value)
+        self._bad_step = torch.minimum(self._bad_step, candidate)
+
+    def raise_if_diverged(self) -> None:
+        """One sync, before anything is logged: rows never come from after the first bad step."""
+        step = int(self._bad_step)
+        if step != NO_BAD_STEP:
+            raise Diverged(step, float(self._bad_value))
 
     def pre_update_probes(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
         """Measurements that need the batch and the weights before this step's update."""
         if self.spec.probes.ics or self.spec.probes.smoothness:
             from training import landscape
 
+            self.raise_if_diverged()
             self.writer.log_many(landscape.measure(self.model, self.optimizer, xb, yb, self.spec,
                                                    self.data.task, self.state.step))
 
@@ -303,7 +337,10 @@ class Heartbeat:
 
     def _beat(self) -> None:
         while not self._stop.wait(self.every_s):
-            store.write_status(self.folder, heartbeat=time.time())
+            try:
+                store.write_status(self.folder, heartbeat=time.time())
+            except (OSError, store.StoreError):
+                pass   # a full disk: the training loop's own writes fail and record it
 
     def __enter__(self) -> "Heartbeat":
         self._thread.start()

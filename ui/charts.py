@@ -2,7 +2,9 @@
 expander with the chart's data as CSV and the chart itself as PNG or SVG.
 
 The export files are made only when a button is clicked (deferred downloads), so a page
-does not pay for PNG rendering it never uses.
+does not pay for PNG rendering it never uses. Screen and export draw the same spec under
+the palette's config (analysis/palette.py), not Streamlit's chart theme, so a PNG looks
+like the screen; the presenter view scales the chart text with the page text.
 """
 from __future__ import annotations
 
@@ -15,6 +17,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit.runtime.caching.cache_errors import UnhashableParamError
+
+from analysis import palette
+
+PRESENTER_SCALE = 1.6   # the presenter view's text is 1.6rem (views/walkthroughs.py)
+EXPORT_WIDTH = 720      # a single view fills its column on screen; a file needs a width
 
 
 def vega_lite_spec(chart: alt.TopLevelMixin | dict) -> dict:
@@ -43,6 +50,42 @@ def cached_spec(builder, *args, **kwargs) -> dict:
 def _cached_spec(module: str, name: str, args: tuple, kwargs: dict) -> dict:
     builder = getattr(importlib.import_module(module), name)
     return vega_lite_spec(builder(*args, **kwargs))
+
+
+def styled_spec(spec: dict, scale: float = 1.0) -> dict:
+    """The spec under the palette's config (a chart's own config settings win). With scale > 1
+    the text grows by `scale` and fixed-size cells (facets, concatenations) by half as much,
+    so that composed charts still fit the presenter view's column."""
+    base, own = palette.config(scale), spec.get("config", {})
+    merged = {**base, **{k: {**base[k], **v} if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+                         for k, v in own.items()}}
+    body = _grown({k: v for k, v in spec.items() if k != "config"}, 1 + (scale - 1) / 2) if scale != 1 else spec
+    # padding: room for the outermost tick labels (an object: Streamlit adds to its sides)
+    return {"padding": {"top": 8, "bottom": 8, "left": 8, "right": 8}, **body, "config": merged}
+
+
+def _grown(node, factor: float):
+    """A copy of a spec (without config) whose numeric widths, heights and steps are `factor` times larger."""
+    if isinstance(node, list):
+        return [_grown(item, factor) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key in ("width", "height") and isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = round(value * factor)
+        elif key in ("width", "height") and isinstance(value, dict) and "step" in value:
+            out[key] = {**value, "step": round(value["step"] * factor)}
+        elif key in ("data", "datasets"):
+            out[key] = value     # rows are not sizes
+        else:
+            out[key] = _grown(value, factor)
+    return out
+
+
+def chart_scale() -> float:
+    """Text scale for the charts on screen: larger in the presenter view (?presenter=1)."""
+    return PRESENTER_SCALE if st.query_params.get("presenter") == "1" else 1.0
 
 
 def chart_json(chart: alt.TopLevelMixin | dict) -> str:
@@ -80,14 +123,14 @@ def show_chart(chart: alt.TopLevelMixin | dict, data: pd.DataFrame, key: str, ca
     expander: `data` as CSV, the chart as PNG and SVG.
 
     `key` must be unique on the page; it also names the downloaded files."""
-    spec = vega_lite_spec(chart)
+    spec = styled_spec(vega_lite_spec(chart), chart_scale())
     composed = any(k in spec for k in ("facet", "hconcat", "vconcat", "concat", "repeat"))
     # a single view fills its column; composed charts keep their cell sizes
-    st.vega_lite_chart(spec=spec, key=f"chart-{key}", width="content" if composed else "stretch")
+    st.vega_lite_chart(spec=spec, key=f"chart-{key}", width="content" if composed else "stretch", theme=None)
     if caption:
         st.caption(caption)
     if export:
-        _export_buttons(spec, data, key)
+        _export_buttons(spec if composed or "width" in spec else {**spec, "width": EXPORT_WIDTH}, data, key)
 
 
 def _export_buttons(spec: dict, data: pd.DataFrame, key: str) -> None:

@@ -7,7 +7,6 @@ read only each run's small spec.json and status.json, never its metrics.
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -38,6 +37,16 @@ def _db_stamp(folder: Path) -> tuple:
 def _row_count(folder: str, state: str, stamp: tuple) -> int:
     path = Path(folder)
     return store.row_count(path) if (path / "metrics.sqlite").exists() else 0
+
+
+@st.cache_data(show_spinner=False, max_entries=8192)
+def _metrics_problem(folder: str, stamp: tuple) -> str | None:
+    """store.check_metrics's message, once per database version (it opens the file)."""
+    try:
+        store.check_metrics(Path(folder))
+    except (store.StoreError, OSError) as err:
+        return str(err)
+    return None
 
 
 def fingerprint(folder: Path | str) -> tuple[str, int]:
@@ -80,8 +89,8 @@ def _raw_name(folder: Path) -> str | None:
 def _name_in(path: str, mtime_ns: int) -> str | None:
     """spec.json never changes once written: read each one once per process."""
     try:
-        name = json.loads(Path(path).read_text()).get("name")
-    except (OSError, ValueError, AttributeError):
+        name = store.read_json(Path(path)).get("name")   # size-capped; never blocks on a pipe
+    except (store.StoreError, OSError):
         return None
     return name if isinstance(name, str) else None
 
@@ -89,8 +98,11 @@ def _name_in(path: str, mtime_ns: int) -> str | None:
 def _describe(folder: Path) -> dict | None:
     """One listing row, or None for a folder the store cannot read (listed by `problems`)."""
     try:
+        store.check_folder(folder)
         spec = _spec_of(str(folder), (folder / "spec.json").stat().st_mtime_ns)
         status = store.read_status(folder)
+        if _metrics_problem(str(folder), _db_stamp(folder)):
+            return None
     except (store.StoreError, OSError):
         return None
     return {"run_id": folder.name, "folder": folder, "state": status["state"], "spec": spec,
@@ -113,38 +125,50 @@ def _dedupe(rows: list[dict]) -> list[dict]:
 
 
 def runs_named(name: str, dirs: Iterable[Path | str] | None = None) -> pd.DataFrame:
-    """One row per run whose spec.name == name: run_id, folder, state, spec (RunSpec), status."""
-    from ui.sources import selected_dirs
+    """One row per run whose spec.name == name: run_id, folder, state, spec (RunSpec), status.
+    Without `dirs`, the lesson caches (the demo cache: lessons are pinned to it)."""
+    return runs_named_any((name,), dirs)
 
-    rows = []
-    for cache_dir in (selected_dirs() if dirs is None else dirs):
+
+def runs_named_any(names: Iterable[str], dirs: Iterable[Path | str] | None = None) -> pd.DataFrame:
+    """runs_named for several names at once."""
+    from ui.sources import lesson_dirs
+
+    wanted, rows = set(names), []
+    for cache_dir in (lesson_dirs() if dirs is None else dirs):
         for folder in store.iter_run_folders(cache_dir):
-            if _raw_name(folder) == name and (row := _describe(folder)) is not None:
+            if _raw_name(folder) in wanted and (row := _describe(folder)) is not None:
                 rows.append(row)
     return pd.DataFrame(_dedupe(rows), columns=LISTING_COLUMNS)
+
+
+def spec_name(folder: Path | str) -> str | None:
+    """A run's spec name, cheaply (cached on spec.json's stamp)."""
+    return _raw_name(Path(folder))
 
 
 def all_runs(dirs: Iterable[Path | str] | None = None, dedupe: bool = True) -> tuple[pd.DataFrame, list[str]]:
     """Every readable run (same columns as runs_named) and one message per unreadable folder.
 
-    With dedupe, a run id present in several caches is listed once (the copy furthest along)."""
-    from ui.sources import selected_dirs
+    With dedupe, a run id present in several caches is listed once (the copy furthest along).
+    Without `dirs`, the caches the Runs page lists."""
+    from ui.sources import runs_page_dirs
 
     rows, problems = [], []
-    for cache_dir in (selected_dirs() if dirs is None else dirs):
+    for cache_dir in (runs_page_dirs() if dirs is None else dirs):
         for folder in store.iter_run_folders(cache_dir):
             row = _describe(folder)
             if row is None:
                 problems.append(_problem(folder))
             else:
                 rows.append(row)
+        problems += [store.partial_problem(p) for p in store.partial_folders(cache_dir)]
     return pd.DataFrame(_dedupe(rows) if dedupe else rows, columns=LISTING_COLUMNS), problems
 
 
 def _problem(folder: Path) -> str:
     try:
-        store.read_spec(folder)
-        store.read_status(folder)
+        store.check_run(folder)
     except (store.StoreError, OSError) as err:
         return str(err)
     return f"{folder}: cannot be read"

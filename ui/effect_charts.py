@@ -4,6 +4,8 @@ smoother landscape (Santurkar et al., Fig. 4 and their deep linear network).
 
 Each builder takes the selected cache dirs and returns Shown(chart, data, caption); every
 number in a caption is read from the runs at render time. ui/lesson_charts.py registers them.
+They take the user's chosen runs (`mine`) as every lesson chart does, but draw the lesson's
+own runs only: each compares a fixed pair or sweep whose captions read both sides.
 """
 from __future__ import annotations
 
@@ -80,13 +82,13 @@ def _peak_sentence(label: str, s: dict) -> str:
             f"above {s['dip']:.3f} at width {s['dip_width']:g} and {s['after']:.3f} at width {s['after_width']:g}{size}.")
 
 
-def dd_widths(dirs: Sequence[Path]) -> Shown:
+def dd_widths(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     errors, summaries, _ = sweep_errors(dirs)
     caption = " ".join(_peak_sentence(label, s) for label, s in summaries.items())
     return Shown(ddc.width_chart(errors), errors, caption + " Dashed: where train error first reaches ~0.")
 
 
-def dd_epochs(dirs: Sequence[Path]) -> Shown:
+def dd_epochs(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     """Nakkiran's epoch-wise view, for the noisy sweep's width nearest its threshold."""
     _, summaries, where = sweep_errors(dirs)
     label = _labels(dd.DD_LABEL_NOISE)
@@ -121,7 +123,7 @@ def _mean_activation_sentence(means: pd.DataFrame) -> str:
             f"and {PUBLISHED_MEAN_ACTIVATION['dropout']:.1f}).")
 
 
-def ae_histogram(kind: str, dirs: Sequence[Path]) -> Shown:
+def ae_histogram(kind: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     hist, means = _ae_table("ae_histograms", dirs), _ae_table("ae_sparsity", dirs)
     zeros = dict(zip(means["model"], means["frac_zero"]))
     extra = "" if kind == "unit_mean" else (f" Exact zeros: {zeros['no dropout']:.0%} of the activations without "
@@ -130,7 +132,7 @@ def ae_histogram(kind: str, dirs: Sequence[Path]) -> Shown:
                  _mean_activation_sentence(means) + extra)
 
 
-def ae_filters(layer: str, dirs: Sequence[Path]) -> Shown:
+def ae_filters(layer: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     filters = _ae_table("ae_filters", dirs)
     filters = filters[filters["layer"] == layer].rename(columns={"png": "url"})
     units = int(filters["units"].iloc[0])
@@ -147,7 +149,7 @@ def ae_summary(dirs: Sequence[Path]) -> pd.DataFrame:
                   "frac_dead_units", "reconstruction_mse"]]
 
 
-def ae_training(dirs: Sequence[Path]) -> Shown:
+def ae_training(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frames = labelled(AUTOENCODERS, "activations", dirs)
     frame = sparsity.mean_activation_over_training(frames)
     last = frame.sort_values("step").groupby("model").last()
@@ -158,7 +160,7 @@ def ae_training(dirs: Sequence[Path]) -> Shown:
 
 # ---------------------------------------------------------------- BN: the landscape as bands, the deep linear network
 
-def landscape_bands(dirs: Sequence[Path]) -> Shown:
+def landscape_bands(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     smooth, scalars = labelled(LANDSCAPE, "smoothness", dirs), labelled(LANDSCAPE, "scalars", dirs)
     window = sm.learning_window(scalars)
     bands = sm.smoothness_bands(smooth)
@@ -173,7 +175,7 @@ def landscape_bands(dirs: Sequence[Path]) -> Shown:
     return Shown(smc.bands_chart(bands, window), ratios.reset_index(), caption)
 
 
-def dln_loss(dirs: Sequence[Path]) -> Shown:
+def dln_loss(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = cs.accuracy_curves(labelled(DLN, "scalars", dirs), split="train", metric="loss")
     last = frame.sort_values("step").groupby("variant")["value"].last()
     return Shown(smc.dln_loss_chart(frame), frame,
@@ -181,7 +183,7 @@ def dln_loss(dirs: Sequence[Path]) -> Shown:
                  f"and {last['no BN']:.3f} without.")
 
 
-def dln_ics(dirs: Sequence[Path]) -> Shown:
+def dln_ics(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     summary = cs.ics_summary(labelled(DLN, "ics", dirs))
     frame = summary.groupby(["variant", "step"], as_index=False)["ics_relative"].median()
     median = frame.groupby("variant")["ics_relative"].median()

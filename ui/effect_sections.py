@@ -66,7 +66,7 @@ def autoencoder_sparsity() -> None:
         f"pixels standardized), without dropout and with p = {spec.model.dropout_rates[0]:g} on the hidden units. "
         "Activations are measured on the 10,000 test images with dropout off.")
     if show_lesson_chart("ae-unit-means", "ae") is not None:
-        table = ae_summary(sources.selected_dirs())
+        table = ae_summary(sources.lesson_dirs())
         st.dataframe(table.round(3), hide_index=True)
     show_lesson_chart("ae-activations", "ae")
     st.subheader("Learned features")

@@ -21,6 +21,7 @@ from analysis import covariate_shift as cs
 from analysis import covariate_shift_charts as csc
 from analysis import dropout as dp
 from analysis import dropout_charts as dc
+from analysis import findings
 from analysis import lesson_charts as lc
 from cache import store
 from training import presets
@@ -31,14 +32,16 @@ from ui.lesson_runs import Absent, Missing, Shown, command, finished, labelled, 
 
 @dataclass(frozen=True)
 class LessonChart:
-    build: Callable[[Sequence[Path]], Shown | Missing]
+    build: Callable[[Sequence[Path], Sequence[Path]], Shown]   # (lesson caches, the user's chosen runs)
     code: tuple[Callable, ...] = field(default=())   # analysis functions behind the chart ("show the code")
 
 
-def render(chart_id: str, dirs: Sequence[Path]) -> Shown | Missing:
-    """Build a registered chart; missing runs become a Missing message, unreadable ones too."""
+def render(chart_id: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown | Missing:
+    """Build a registered chart from the lesson caches `dirs`, drawing the user's chosen runs
+    `mine` next to the demo runs where the chart compares runs; missing runs become a
+    Missing message, unreadable ones too."""
     try:
-        return CHARTS[chart_id].build(list(dirs))
+        return CHARTS[chart_id].build(list(dirs), tuple(mine))
     except Absent as absent:
         if absent.postprocess:
             return Missing(f"{', '.join(absent.names)} with its stored analysis tables", absent.postprocess)
@@ -51,13 +54,13 @@ def render(chart_id: str, dirs: Sequence[Path]) -> Shown | Missing:
 
 # ---------------------------------------------------------------- under/overfitting, weight decay
 
-def loss_curves(name: str, dirs: Sequence[Path]) -> Shown:
+def loss_curves(name: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = lc.epoch_losses(run_tables([name], "scalars", dirs)[name])
     chart = bvc.train_test_curve_chart(frame, "epoch").properties(title=f"Train and test loss: {name}")
     return Shown(chart, frame, "Log scale: a gap between the curves is overfitting; both high is underfitting.")
 
 
-def poly_weights(name: str, dirs: Sequence[Path]) -> Shown:
+def poly_weights(name: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     folder = run_folders([name], dirs)[name]
     checkpoint = store.load_checkpoint(folder, "final")
     if checkpoint is None:
@@ -66,7 +69,8 @@ def poly_weights(name: str, dirs: Sequence[Path]) -> Shown:
     chart = bvc.weights_vs_truth_chart(learned, POLY_TRUE_WEIGHTS)
     frame = pd.DataFrame({"index": range(len(learned)), "learned": learned,
                           "true": [*POLY_TRUE_WEIGHTS, *[0.0] * max(0, len(learned) - 4)][:len(learned)]})
-    return Shown(chart, frame, "Each blue bar should sit on its grey twin; weights the truth lacks should be near 0.")
+    return Shown(chart, frame, "Each learned weight should sit on its true twin; weights the truth lacks should be "
+                               "near 0.")
 
 
 POLY_PRESETS = {1: presets.core.POLYNOMIAL_DEGREE1.name, 3: presets.core.POLYNOMIAL_DEGREE3.name, 19: presets.core.POLYNOMIAL_DEGREE19.name}
@@ -74,7 +78,7 @@ WD_PRESETS = {0.0: presets.core.WEIGHT_DECAY_0.name, 3.0: presets.core.WEIGHT_DE
 WD_PUBLISHED = {presets.core.WEIGHT_DECAY_0.name: 13.52, presets.core.WEIGHT_DECAY_3.name: 0.350}   # D2L v0.17, ||w||_2 after training
 
 
-def final_by_knob(presets: dict[float, str], knob: str, log_x: bool, dirs: Sequence[Path]) -> Shown:
+def final_by_knob(presets: dict[float, str], knob: str, log_x: bool, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     folders = run_folders(list(presets.values()), dirs)
     finals = {value: store.read_status(folders[name]).get("final") or {} for value, name in presets.items()}
     if not all(finals.values()):
@@ -84,13 +88,13 @@ def final_by_knob(presets: dict[float, str], knob: str, log_x: bool, dirs: Seque
     return Shown(chart, frame, f"Read across: which {knob} keeps the test loss lowest, not the training loss?")
 
 
-def weight_norms(dirs: Sequence[Path]) -> Shown:
+def weight_norms(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = lc.weight_norm_over_training(run_tables(list(WD_PUBLISHED), "weights", dirs))
     chart = lc.norm_vs_target_chart(frame, WD_PUBLISHED)
-    return Shown(chart, frame, "Solid: the norm this lab measured; dashed: the textbook's number for the same lambda.")
+    return Shown(chart, frame, "Solid: the norm this lab measured; dotted: the textbook's number for the same lambda.")
 
 
-def poly_decomposition(dirs: Sequence[Path]) -> Shown:
+def poly_decomposition(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     """The Bias-Variance page's capacity sweep at the textbook's setting (100 points per training
     set, noise 0.1): bias^2 + variance + noise vs degree, with the measured test error on top."""
     name = presets.bias_variance.POLY_DEGREE_SWEEP.name
@@ -108,11 +112,11 @@ def poly_decomposition(dirs: Sequence[Path]) -> Shown:
     total = bvr.total_frame(part, "degree", "classical", "measured_test_mse")
     cap = 1.5 * float(total[total["degree"] <= 3]["value"].max())   # beyond this the variance runs off the chart
     chart = bvc.stacked_decomposition_chart(comps, "degree", total, y_max=cap)
-    return Shown(chart, comps, "Bias^2 falls and variance rises with the degree; together with the noise they make "
-                               "the measured test error (black).")
+    return Shown(chart, comps, f"{findings.capacity_story(comps, total)} The black line is the measured test error; "
+                               f"the stack is bias^2 + variance + noise, estimated from the 100 fits per degree.")
 
 
-def wd_lambda_sweep(quantity: str, dirs: Sequence[Path]) -> Shown:
+def wd_lambda_sweep(quantity: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     """The Bias-Variance page's lambda sweep: final train/test loss, or ||w||, vs lambda (members' spread)."""
     name = presets.bias_variance.WEIGHT_DECAY_SWEEP.name
     listing = finished(name, dirs)
@@ -128,7 +132,9 @@ def wd_lambda_sweep(quantity: str, dirs: Sequence[Path]) -> Shown:
     frame = lc.member_spread(pd.concat(frames, ignore_index=True), ["lambda", "series"])
     title = "Final train and test loss vs lambda" if quantity == "loss" else "Weight norm vs lambda"
     chart = bvc.lambda_chart(frame, "mse" if quantity == "loss" else "||w||_2", title)
-    return Shown(chart, frame, "Band: the spread over 5 members that differ only in their random start.")
+    members = int(listing["spec"].iloc[0].ensemble)
+    return Shown(chart, frame, f"Band: the spread over the {members} members, which differ only in their random "
+                               f"start.")
 
 
 # ---------------------------------------------------------------- dropout (the Dropout page's analysis)
@@ -137,19 +143,19 @@ DROPOUT_PAIR = {"no dropout": presets.core.D2L_NO_DROPOUT.name, "dropout": prese
 SUBNET_TABLES = ("subnet_samples", "subnet_reference", "mc_average", "unit_removal", "sparsity_hist")
 
 
-def dropout_curves(metric: str, dirs: Sequence[Path]) -> Shown:
-    curves = dp.epoch_curves(labelled(DROPOUT_PAIR, "scalars", dirs))
+def dropout_curves(metric: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+    curves = dp.epoch_curves(labelled(DROPOUT_PAIR, "scalars", dirs, mine))
     curves = curves[curves["metric"] == metric]
     return Shown(dc.epoch_curves_chart(curves), curves, "Dashed: the training set, solid: the test set (dropout off).")
 
 
-def dropout_gap(dirs: Sequence[Path]) -> Shown:
-    curves = dp.epoch_curves(labelled(DROPOUT_PAIR, "scalars", dirs))
+def dropout_gap(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+    curves = dp.epoch_curves(labelled(DROPOUT_PAIR, "scalars", dirs, mine))
     return Shown(dc.gap_chart(curves), curves[curves["metric"] == "accuracy"],
                  "Above zero: better on the training images than on new ones.")
 
 
-def dropout_subnets(dirs: Sequence[Path]) -> Shown:
+def dropout_subnets(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     samples = stored(presets.core.D2L_DROPOUT.name, "subnet_samples", dirs)
     reference = float(stored(presets.core.D2L_DROPOUT.name, "subnet_reference", dirs)["accuracy"].iloc[0])
     above = int((samples["accuracy"] > reference).sum())
@@ -159,34 +165,38 @@ def dropout_subnets(dirs: Sequence[Path]) -> Shown:
                  + (f" and {above} above it (best {samples['accuracy'].max():.4f})." if above else "."))
 
 
-def dropout_mc(dirs: Sequence[Path]) -> Shown:
+def dropout_mc(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     curve = stored(presets.core.D2L_DROPOUT.name, "mc_average", dirs)
     reference = float(stored(presets.core.D2L_DROPOUT.name, "subnet_reference", dirs)["accuracy"].iloc[0])
-    k_close = dp.mc_within_one_std(curve, reference)
-    measured = (f"Here the average is within one standard deviation of weight scaling from k = {k_close}."
-                if k_close else "Here the average does not come within one standard deviation of weight scaling.")
     return Shown(dc.mc_chart(curve, reference), curve,
-                 f"{measured} Published (Srivastava et al., Fig. 11, MNIST): they meet around k = 50.")
+                 f"{findings.mc_story(curve, reference)} Band: one standard deviation over the mask seeds. "
+                 f"Published (Srivastava et al., Fig. 11, MNIST): the average matches weight scaling around k = 50.")
 
 
-def dropout_removal(dirs: Sequence[Path]) -> Shown:
+def dropout_removal(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = pd.concat([stored(name, "unit_removal", dirs).assign(model=label)
                        for label, name in DROPOUT_PAIR.items()], ignore_index=True)
-    return Shown(dc.unit_removal_chart(frame), frame, "The flatter the curve, the less units depend on each other.")
+    return Shown(dc.unit_removal_chart(frame), frame, f"{findings.removal_story(frame)} The flatter the curve, the "
+                                                      f"less the units depend on each other.")
 
 
-def dropout_sparsity(dirs: Sequence[Path]) -> Shown:
+def dropout_sparsity(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = pd.concat([stored(name, "sparsity_hist", dirs).assign(model=label)
                        for label, name in DROPOUT_PAIR.items()], ignore_index=True)
-    return Shown(dc.sparsity_chart(frame), frame, "Srivastava et al. (Fig. 8): with dropout, units fire less on average.")
+    story = findings.sparsity_story(stored(DROPOUT_PAIR["dropout"], "sparsity", dirs),
+                                    stored(DROPOUT_PAIR["no dropout"], "sparsity", dirs))
+    return Shown(dc.sparsity_chart(frame), frame, f"{story} Published (Srivastava et al., Fig. 8, a 256-unit "
+                                                  f"autoencoder): mean activation about 0.7 with dropout vs 2.0 without.")
 
 
-def dropout_rate_sweep(dirs: Sequence[Path]) -> Shown:
+def dropout_rate_sweep(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     table = sweep(presets.dropout.DROPOUT_RATE_SWEEP.name, {"dropout": "model.dropout", "widths": "model.widths"}, dirs)
     finals = [(rates if isinstance(rates, tuple) else (rates,) * len(widths), final)
               for rates, widths, final in zip(table["dropout"], table["widths"], table["final"])]
     summary = dp.sweep_summary(finals)
-    return Shown(dc.rate_sweep_chart(summary), summary, "Srivastava et al.: test error is flat for drop rates 0.2-0.6.")
+    return Shown(dc.rate_sweep_chart(summary), summary,
+                 f"{findings.rate_story(summary)} Published (Srivastava et al.): test error flat for drop rates "
+                 f"0.2-0.6, underfitting at very high rates.")
 
 
 # ---------------------------------------------------------------- batch normalization (the Covariate Shift page's analysis)
@@ -195,30 +205,31 @@ FIG1 = {"no BN": presets.covariate_shift.BN_FIG1_NOBN.name, "BN": presets.covari
 FIG1_NOISY = {**FIG1, "noisy BN": presets.covariate_shift.BN_NOISY.name}
 
 
-def bn_accuracy(pair: dict[str, str], look_for: str, dirs: Sequence[Path]) -> Shown:
-    frame = cs.accuracy_curves(labelled(pair, "scalars", dirs))
+def bn_accuracy(pair: dict[str, str], look_for: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+    frame = cs.accuracy_curves(labelled(pair, "scalars", dirs, mine))
     return Shown(csc.accuracy_chart(frame), frame, csc.LOOK_FOR[look_for])
 
 
-def bn_percentiles(dirs: Sequence[Path]) -> Shown:
+def bn_percentiles(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     units = labelled(FIG1, "units", dirs)
     layer = max(units["BN"]["layer"].unique())              # the last hidden layer (hidden1..hidden9)
     unit = int(units["BN"].loc[units["BN"]["layer"] == layer, "unit"].min())
     frame = cs.unit_percentiles(units, layer, unit)
-    return Shown(csc.unit_bands_chart(frame), frame, f"Unit {unit} of {layer}. " + csc.LOOK_FOR["unit_bands"])
+    return Shown(csc.unit_bands_chart(frame), frame, f"Unit {unit} of {layer}. {findings.percentile_story(frame)}")
 
 
-def bn_ics(dirs: Sequence[Path]) -> Shown:
+def bn_ics(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = cs.ics_summary(labelled(FIG1, "ics", dirs))
     return Shown(csc.ics_chart(frame), frame, csc.LOOK_FOR["ics_l2"])
 
 
-def bn_smoothness(dirs: Sequence[Path]) -> Shown:
+def bn_smoothness(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = cs.smoothness_summary(labelled(FIG1, "smoothness", dirs))
-    return Shown(csc.smoothness_chart(frame), frame, csc.LOOK_FOR["smoothness"])
+    accuracy = cs.accuracy_curves(labelled(FIG1, "scalars", dirs))
+    return Shown(csc.smoothness_chart(frame), frame, findings.smoothness_story(frame, accuracy))
 
 
-def bn_lr_sweep(dirs: Sequence[Path]) -> Shown:
+def bn_lr_sweep(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     table = sweep(presets.covariate_shift.BN_LR_SWEEP.name, {"lr": "optim.lr", "batchnorm": "model.batchnorm"}, dirs,
                   states=("finished", "diverged"))
     outcomes = cs.sweep_outcomes(table)
@@ -234,12 +245,12 @@ def _search(name: str, label: str, dirs: Sequence[Path]) -> pd.DataFrame:
                          "test_accuracy": table["test_accuracy"]})
 
 
-def tuning_grid(dirs: Sequence[Path]) -> Shown:
+def tuning_grid(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = _search(presets.tuning.TUNING_GRID.name, "grid", dirs)
     return Shown(lc.grid_heatmap(frame), frame, "Brighter is better; look along the rows and the columns.")
 
 
-def tuning_searches(chart: Callable[[pd.DataFrame], alt.TopLevelMixin], dirs: Sequence[Path]) -> Shown:
+def tuning_searches(chart: Callable[[pd.DataFrame], alt.TopLevelMixin], dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     frame = pd.concat([_search(presets.tuning.TUNING_GRID.name, "grid", dirs), _search(presets.tuning.TUNING_RANDOM.name, "random", dirs)],
                       ignore_index=True)
     return Shown(chart(frame), frame, "Same budget, 9 runs each: count the distinct learning rates each tried.")
@@ -277,6 +288,133 @@ CHARTS: dict[str, LessonChart] = {
     "tuning-lr-projection": LessonChart(partial(tuning_searches, lc.lr_projection_chart), (lc.lr_projection_chart,)),
 }
 CHART_IDS = tuple(CHARTS)
+
+
+# ---------------------------------------------------------------- the Keras lesson on the real Concrete data
+
+KERAS_LAYOUTS = {   # legend label -> preset (REFERENCES 1 and 4: the Kaggle course's BN exercise)
+    "no BN": presets.keras.KERAS_CONCRETE_NOBN.name,
+    "BN before every Dense (course)": presets.keras.KERAS_CONCRETE_BN.name,
+    "input BN + BN before each ReLU": presets.keras.KERAS_CONCRETE_BN_PREACT.name,
+    "input BN only": presets.keras.KERAS_CONCRETE_INPUTBN.name,
+    "BN + dropout 0.3 (course)": presets.keras.KERAS_CONCRETE_DROPOUT_BN.name,
+}
+KERAS_PUBLISHED_MAE = 4.1   # the course's one run: minimum validation MAE
+
+
+def keras_outcomes(dirs: Sequence[Path]) -> pd.DataFrame:
+    """One row per layout: state, the step it diverged at, final and best test MAE (and the epoch)."""
+    folders = run_folders(list(KERAS_LAYOUTS.values()), dirs)
+    rows = []
+    for label, name in KERAS_LAYOUTS.items():
+        status, scalars = store.read_status(folders[name]), data.load_table(folders[name], "scalars")
+        test = scalars[(scalars["split"] == "test") & (scalars["metric"] == "loss") & (scalars["kind"] == "epoch")]
+        best = test.loc[test["value"].idxmin()] if not test.empty else None
+        rows.append({"layout": label, "state": status["state"], "diverged at step": status.get("diverged_step"),
+                     "final test MAE": (status.get("final") or {}).get("test_loss"),
+                     "best test MAE": None if best is None else float(best["value"]),
+                     "best at epoch": None if best is None else int(best["epoch"])})
+    return pd.DataFrame(rows).astype({"diverged at step": "Int64", "best at epoch": "Int64"})
+
+
+def keras_mae(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+    curves = cs.accuracy_curves(labelled(KERAS_LAYOUTS, "scalars", dirs, mine), metric="loss")
+    outcomes = keras_outcomes(dirs)
+    diverged = outcomes[outcomes["state"] == "diverged"].rename(columns={"layout": "variant",
+                                                                        "diverged at step": "step"})
+    course = outcomes.set_index("layout").loc["BN before every Dense (course)"]
+    broke = ", ".join(f"{r['layout']} diverged at step {int(r['diverged at step'])}"
+                      for r in outcomes.to_dict("records") if r["state"] == "diverged") or "no layout diverged"
+    caption = (f"Raw features, SGD lr 0.01, MAE: {broke}. The course's BN layout ends at test MAE "
+               f"{course['final test MAE']:.2f} (best {course['best test MAE']:.2f} at epoch "
+               f"{int(course['best at epoch'])}); published (the course's run): about {KERAS_PUBLISHED_MAE}.")
+    chart = csc.loss_curves_chart(curves, "test MAE", diverged=diverged[["variant", "step"]])
+    return Shown(chart, curves, caption)
+
+
+CHARTS["keras-concrete-mae"] = LessonChart(keras_mae, (keras_outcomes, cs.accuracy_curves, csc.loss_curves_chart))
+CHART_IDS = tuple(CHARTS)
+
+
+# ---------------------------------------------------------------- model selection (closed form, no runs)
+
+from functools import lru_cache   # noqa: E402  (this lesson's block, kept apart)
+
+from analysis import model_selection as ms   # noqa: E402
+from analysis import model_selection_charts as msc   # noqa: E402
+
+SELECTION_PROBLEMS = {"degree": ms.degree_problem, "lambda": ms.lambda_problem}
+
+
+@lru_cache(maxsize=4)
+def selection_frame(knob: str) -> pd.DataFrame:
+    """The estimates and the test error for one knob; computed from the synthetic data, no runs needed."""
+    return ms.selection_frame(SELECTION_PROBLEMS[knob]())
+
+
+def model_selection(knob: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+    frame = selection_frame(knob)
+    return Shown(msc.selection_chart(frame), frame, ms.selection_story(frame))
+
+
+CHARTS["selection-degree"] = LessonChart(partial(model_selection, "degree"),
+                                         (ms.cross_validate, ms.validation_table, msc.selection_chart))
+CHARTS["selection-lambda"] = LessonChart(partial(model_selection, "lambda"),
+                                         (ms.cross_validate, ms.validation_table, msc.selection_chart))
+CHART_IDS = tuple(CHARTS)
+
+
+# ---------------------------------------------------------------- activations and their gradients
+
+from analysis import activations as act   # noqa: E402
+from analysis import activations_charts as actc   # noqa: E402
+
+DEEP_NETS = {   # legend label -> preset (training/presets/activations.py)
+    "sigmoid": presets.activations.DEEP_SIGMOID.name,
+    "tanh": presets.activations.DEEP_TANH.name,
+    "relu": presets.activations.DEEP_RELU.name,
+    "sigmoid + BN": presets.activations.DEEP_SIGMOID_BN.name,
+    f"relu, lr {presets.activations.HIGH_LR:g}": presets.activations.DEEP_RELU_HIGH_LR.name,
+    f"relu, lr {presets.activations.HIGH_LR:g} + BN": presets.activations.DEEP_RELU_HIGH_LR_BN.name,
+}
+
+
+def activation_derivatives(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+    frame = act.curves()
+    return Shown(actc.derivative_chart(frame), frame, act.derivative_story(frame) + " (pReLU drawn at its initial "
+                 "slope a = 0.25; derivatives by autograd through the lab's own layers.)")
+
+
+def deep_grad_norms(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+    tables = labelled(DEEP_NETS, "weights", dirs, mine)
+    frame = pd.concat([act.grad_norms(t).assign(net=label) for label, t in tables.items()], ignore_index=True)
+    ratio = {net: g.iloc[0]["grad_norm"] / g.iloc[-2]["grad_norm"] for net, g in frame.groupby("net", sort=False)}
+    caption = ("First layer's gradient norm over the last hidden layer's, at the first probe step: " +
+               "; ".join(f"{net}: {r:.2g}" for net, r in ratio.items()) + ".")
+    return Shown(actc.grad_norm_chart(frame), frame, caption)
+
+
+def deep_dead_units(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+    tables = labelled(DEEP_NETS, "activations", dirs, mine)
+    rows = []
+    for label, table in tables.items():
+        states = act.final_states(table)
+        measure = "zero" if "relu" in label else "saturated"
+        rows.append(states.assign(net=label, measure=measure, fraction=states[measure]))
+    frame = pd.concat(rows, ignore_index=True)[["net", "layer", "measure", "fraction"]]
+    mean = frame.groupby("net", sort=False)["fraction"].mean()
+    caption = ("Mean over the hidden layers at the end: " +
+               "; ".join(f"{net}: {v:.0%} {frame[frame['net'] == net]['measure'].iloc[0]}" for net, v in mean.items())
+               + ".")
+    return Shown(actc.unit_state_chart(frame), frame, caption)
+
+
+CHARTS["activation-derivatives"] = LessonChart(activation_derivatives, (act.value_and_derivative, act.curves,
+                                                                        actc.derivative_chart))
+CHARTS["deep-grad-norms"] = LessonChart(deep_grad_norms, (act.grad_norms, actc.grad_norm_chart))
+CHARTS["deep-dead-units"] = LessonChart(deep_dead_units, (act.unit_states, act.final_states, actc.unit_state_chart))
+CHART_IDS = tuple(CHARTS)
+NO_RUNS = ("selection-degree", "selection-lambda", "activation-derivatives")   # computed on the spot, need no runs
 
 
 # ---------------------------------------------------------------- reproduced effects: double descent, dropout's

@@ -1,7 +1,9 @@
-"""Finding the runs a lesson chart needs, by preset or sweep name, in the selected caches.
+"""Finding the runs a lesson chart needs, by preset or sweep name, in the lesson caches.
 
 A builder asks for runs and tables through these helpers; anything missing raises `Absent`,
 which the registry turns into a `Missing` message naming what to build and the command.
+A builder that compares runs also draws the user's chosen runs of the same presets
+(`mine`), each labelled "yours" with what differs from the preset.
 """
 from __future__ import annotations
 
@@ -12,7 +14,17 @@ from typing import Sequence
 import altair as alt
 import pandas as pd
 
+from cache import store
+from runspec import changed_fields
+from training.presets import PRESETS
 from ui import data
+
+# Short names for the fields a student's variant usually changes (else the dotted name).
+FIELD_NAMES = {"optim.lr": "lr", "model.dropout": "dropout", "model.widths": "widths", "model.batchnorm": "BN",
+               "optim.weight_decay": "weight decay", "data.n_train": "training images", "optim.name": "optimizer",
+               "model.activation": "activation", "batch_size": "batch", "data.label_noise": "label noise",
+               "data.n_test": "test images"}
+NOT_TRAINING = {"data.data_dir", "probe_every", "device", "checkpoint_every_epoch"}
 
 
 @dataclass(frozen=True)
@@ -80,10 +92,52 @@ def sweep(name: str, fields: dict[str, str], dirs: Sequence[Path],
     return pd.DataFrame(rows).sort_values(list(fields), kind="stable").reset_index(drop=True)
 
 
-def labelled(pair: dict[str, str], table: str, dirs: Sequence[Path]) -> dict[str, pd.DataFrame]:
-    """{label: table} for a {label: preset} pair."""
+def labelled(pair: dict[str, str], table: str, dirs: Sequence[Path],
+             mine: Sequence[Path] = ()) -> dict[str, pd.DataFrame]:
+    """{label: table} for a {label: preset} pair, plus {"yours: ...": table} for each chosen
+    user run of one of those presets that has logged the table."""
     frames = run_tables(list(pair.values()), table, dirs)
-    return {label: frames[name] for label, name in pair.items()}
+    shown = {label: frames[name] for label, name in pair.items()}
+    for folder in mine:
+        name = data.spec_name(folder)
+        if name in pair.values() and not (frame := data.load_table(folder, table)).empty:
+            shown[yours_label(folder)] = frame
+    return shown
+
+
+def differences(folder: Path) -> str:
+    """What a user's run changed from its preset, e.g. "dropout 0.5/0.5, lr 0.1"."""
+    spec = store.read_spec(folder)
+    preset = PRESETS.get(spec.name)
+    if preset is None:
+        return "custom spec"
+    changes = changed_fields(preset.spec, spec)
+    for field in [f for f in changes if f in NOT_TRAINING or f.startswith("probes.")]:
+        changes.pop(field)   # where the files are and what was measured are not what was trained
+    if not changes:
+        return "as the preset"
+    return ", ".join(f"{FIELD_NAMES.get(field, field)} {_short(new)}" for field, (_, new) in changes.items())
+
+
+def _short(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return "/".join(_short(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def yours_label(folder: Path) -> str:
+    return f"yours ({store.read_spec(folder).name}: {differences(folder)})"
+
+
+def own_lesson_runs(user_dir: Path) -> dict[str, str]:
+    """{folder: label} of the user's finished (or still training) runs of a lesson preset,
+    newest first: the sidebar's choice of runs to draw next to the demo runs. A run still
+    training is listed so a lesson's "try it" run stays chosen while it draws in."""
+    listing = data.runs_named_any(PRESETS, [user_dir])
+    if listing.empty:
+        return {}
+    listing = listing[listing["state"].isin(("finished", "queued", "running"))]
+    return {str(folder): f"{yours_label(Path(folder))} · {Path(folder).name[:6]}" for folder in listing["folder"]}
 
 
 def stored(name: str, table: str, dirs: Sequence[Path]) -> pd.DataFrame:

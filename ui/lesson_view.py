@@ -10,7 +10,7 @@ from ui import charts, code, lesson_charts, messages, sources
 
 def show_lesson_chart(chart_id: str, key: str, dirs: Sequence[Path] | None = None) -> lesson_charts.Shown | None:
     """Draw the chart with its caption and "show the code", or say which runs it needs."""
-    result = lesson_charts.render(chart_id, sources.selected_dirs() if dirs is None else dirs)
+    result = lesson_charts.render(chart_id, sources.lesson_dirs() if dirs is None else dirs, sources.chosen_runs())
     if isinstance(result, lesson_charts.Missing):
         messages.missing_runs(result.what, result.command)
         return None

@@ -14,10 +14,14 @@ import streamlit as st
 
 from analysis import compare, run_charts
 from cache import store
+from training.presets import PRESETS
 from ui.charts import show_chart, vega_lite_spec
 from ui.code import show_code
 from ui.data import fingerprint, load_table
+from ui.lesson_runs import differences
 from ui.messages import diverged_run, unreadable_run
+from ui.sources import is_user_run
+from ui.url_state import bound
 
 MAX_COMPARED = 8
 CURVES, GAP, WEIGHTS, BANDS, HISTOGRAMS = ("Loss & accuracy", "Generalization gap", "Weight norms",
@@ -48,12 +52,31 @@ def _default_pick(runs: pd.DataFrame, shown_ids: list[str]) -> list[str]:
     shown = runs[runs["run_id"].isin(shown_ids)] if shown_ids else runs
     if shown.empty:
         return []
+    newest = _newest_mine(shown)
+    if newest is not None:   # a class's new run, next to its preset's demo run
+        demo = runs[(runs["folder"].map(lambda f: not is_user_run(f))) & (runs["state"] == "finished")
+                    & (runs["spec"].map(lambda spec: spec.name == newest.spec.name))]
+        return [run_label(newest)] + [run_label(run) for run in demo.head(1).itertuples(index=False)]
     finished = shown[shown["state"] == "finished"]
     pool = finished if not finished.empty else shown
     pool = pool.assign(_name=pool["spec"].map(lambda spec: spec.name)).sort_values(["_name", "run_id"])  # table order
     dataset = pool.iloc[0]["spec"].data.name
     same = pool[pool["spec"].map(lambda spec: spec.data.name == dataset)]
     return [run_label(run) for run in same.head(3).itertuples(index=False)]
+
+
+def _newest_mine(runs: pd.DataFrame):
+    """The most recently created of your runs of a lesson preset, or None."""
+    mine = [run for run in runs.itertuples(index=False)
+            if is_user_run(run.folder) and not run.spec.is_custom and run.spec.name in PRESETS]
+    return max(mine, key=lambda run: run.status.get("created") or 0.0) if mine else None
+
+
+def legend_label(run) -> str:
+    """A compared run's legend entry: yours say what differs from their preset."""
+    if not is_user_run(run.folder) or run.spec.is_custom or run.spec.name not in PRESETS:
+        return run_label(run)
+    return f"{run_label(run)} · yours: {differences(run.folder)}"
 
 
 def _tables(keys: tuple, table: str) -> dict[str, pd.DataFrame]:
@@ -89,7 +112,7 @@ def _run_keys(picked: list) -> tuple:
     keys = []
     for run in picked:
         try:
-            keys.append((run_label(run), str(run.folder), *fingerprint(run.folder)))
+            keys.append((legend_label(run), str(run.folder), *fingerprint(run.folder)))
         except store.StoreError as err:
             unreadable_run(err)
     return tuple(keys)
@@ -111,7 +134,7 @@ def _show_view(view: str, keys: tuple, align: str, site: str) -> None:
 def render_compare(runs: pd.DataFrame, shown_ids: list[str]) -> None:
     by_label = {run_label(run): run for run in runs.itertuples(index=False)}
     labels = st.multiselect("Runs to compare", list(by_label), default=_default_pick(runs, shown_ids),
-                            max_selections=MAX_COMPARED, key="compare_runs")
+                            max_selections=MAX_COMPARED, **bound("compare_runs"))
     if not labels:
         st.info("Pick one or more runs to compare.", icon=":material/info:")
         return
@@ -120,15 +143,15 @@ def render_compare(runs: pd.DataFrame, shown_ids: list[str]) -> None:
         if run.state == "diverged":
             diverged_run(run_label(run), run.status)
     align_col, site_col = st.columns(2)
-    align = align_col.radio("Align on", ("step", "epoch"), horizontal=True, key="compare_align",
+    align = align_col.radio("Align on", ("step", "epoch"), horizontal=True, **bound("compare_align"),
                             help="epoch: one point per pass over the data (runs with other batch sizes line up)")
-    site = site_col.radio("Activations", ("pre", "post"), horizontal=True, key="compare_site",
+    site = site_col.radio("Activations", ("pre", "post"), horizontal=True, **bound("compare_site"),
                           format_func=lambda s: f"{s}-activation", help="before or after the nonlinearity")
     keys = _run_keys(picked)
     if not keys:
         return
     views = (CURVES, GAP, WEIGHTS, BANDS, HISTOGRAMS)
-    for view, tab in zip(views, st.tabs(views, key="compare_view", on_change="rerun")):
+    for view, tab in zip(views, st.tabs(views, **bound("compare_view"), on_change="rerun")):
         if tab.open:   # lazy: only the open tab is computed
             with tab:
                 _show_view(view, keys, align, site)

@@ -14,7 +14,8 @@ from cache import store
 from training.presets import PRESETS, SWEEPS
 from runspec import RunSpec, SpecError, build_spec
 from ui.data import spec_value
-from ui.sources import demo_dir, user_dir
+from ui.sources import allowed, demo_dir, session_owner, user_dir
+from ui.url_state import bound
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,13 @@ def _in_demo_cache(spec: RunSpec) -> bool:
 
 
 def _launch(specs: list[RunSpec], sweep: str | None) -> list[str]:
+    """Launch what the demo cache does not already hold; the batch is checked as a whole
+    first (spec bounds, memory, room in the queue), so a sweep starts whole or not at all."""
     from training import jobs
 
-    return [spec.run_id if _in_demo_cache(spec) else jobs.launch(spec, cache_dir=user_dir(), sweep=sweep)
-            for spec in specs]
+    todo = [spec for spec in specs if not _in_demo_cache(spec)]
+    launched = iter(jobs.launch_many(todo, cache_dir=user_dir(), sweep=sweep, owner=session_owner()))
+    return [spec.run_id if _in_demo_cache(spec) else next(launched) for spec in specs]
 
 
 def _base_spec(choice: str) -> tuple[RunSpec, tuple[str, ...], str]:
@@ -133,7 +137,7 @@ def _base_spec(choice: str) -> tuple[RunSpec, tuple[str, ...], str]:
 
 def render_launch_form() -> None:
     options = sorted(PRESETS) + sorted(SWEEPS)
-    choice = st.selectbox("Preset or sweep", options, key="launch_choice",
+    choice = st.selectbox("Preset or sweep", options, **bound("launch_choice"),
                           format_func=lambda n: f"{n} (sweep)" if n in SWEEPS else n)
     spec, swept, description = _base_spec(choice)
     st.caption(description)
@@ -149,6 +153,8 @@ def render_launch_form() -> None:
 
 
 def _submit(choice: str, values: dict[str, Any]) -> None:
+    if not allowed("launching", needs_owner=False):
+        return
     try:
         specs, sweep = specs_to_launch(choice, values)
     except SpecError as err:
@@ -158,8 +164,11 @@ def _submit(choice: str, values: dict[str, Any]) -> None:
         return
     try:
         run_ids = _launch(specs, sweep)
+    except store.StoreError as err:   # too big for this machine, the queue is full, a full disk...
+        st.error(f"Not launched: {err}", icon=":material/error:")
+        return
     except Exception as err:  # noqa: BLE001 - a job that cannot start is reported, the page stays up
-        st.error(f"Could not start the job: {err}", icon=":material/error:")
+        st.error(f"Could not start the job: {type(err).__name__}: {err}", icon=":material/error:")
         return
     st.session_state["launched"] = run_ids
     st.success(f"Launched {len(run_ids)} job(s): {', '.join(run_ids)}. A finished run with the same spec "

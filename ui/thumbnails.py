@@ -1,6 +1,8 @@
 """Home-page thumbnails: one small curve per page, from the demo cache only.
 
-A thumbnail (lessons.Thumbnail) names preset runs, a metric and a split."""
+A thumbnail (lessons.Thumbnail) names preset runs, a metric and a split. Several runs are
+drawn under their lesson's concept names (no BN / BN, no dropout / dropout), so they take
+the same colours as on their page."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,7 +14,11 @@ from analysis import compare, run_charts
 from cache import store
 from ui.charts import show_chart, vega_lite_spec
 from ui.data import fingerprint, latest_run, load_table
+from ui.lesson_charts import DROPOUT_PAIR, FIG1, KERAS_LAYOUTS
 from ui.sources import demo_dir
+
+KERAS_PAIR = {"no BN": KERAS_LAYOUTS["no BN"], "BN": KERAS_LAYOUTS["BN before every Dense (course)"]}
+CONCEPTS = {name: concept for pair in (FIG1, DROPOUT_PAIR, KERAS_PAIR) for concept, name in pair.items()}   # preset -> concept
 
 
 def _frame(thumb, keys: tuple) -> pd.DataFrame:
@@ -20,7 +26,7 @@ def _frame(thumb, keys: tuple) -> pd.DataFrame:
     curves = compare.curves(tables, "step")
     curves = curves[curves["metric"] == thumb.metric]
     if len(keys) > 1:
-        return curves[curves["split"] == thumb.split].assign(series=curves["run"])
+        return curves[curves["split"] == thumb.split].assign(series=curves["run"].map(lambda run: CONCEPTS.get(run, run)))
     return curves.assign(series=curves["split"])
 
 

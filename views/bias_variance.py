@@ -11,6 +11,8 @@ import streamlit as st
 from analysis import bias_variance as bv
 from analysis import bias_variance_charts as charts
 from analysis import bias_variance_runs as bvr
+from analysis import palette
+from analysis import findings
 from cache import store
 from training import presets
 from training.datasets import load_dataset
@@ -21,9 +23,10 @@ from ui.data import fingerprint, latest_run, load_table, runs_named, spec_value
 from ui.lesson_runs import command
 from ui.lesson_view import show_lesson_chart
 from ui.messages import diverged_run, missing_runs
+from ui.url_state import bound
 
 TEXTBOOK = {"degree 3: a good fit": presets.core.POLYNOMIAL_DEGREE3.name, "degree 1: underfitting": presets.core.POLYNOMIAL_DEGREE1.name,
-            "degree 19: overfitting": presets.core.POLYNOMIAL_DEGREE19.name}
+            "degree 19: 20 features": presets.core.POLYNOMIAL_DEGREE19.name}
 CUSTOM = "any degree and size (closed form)"
 PUBLISHED_NORMS = {0.0: {"D2L from scratch": 13.52, "D2L concise": 14.19},
                    3.0: {"D2L from scratch": 0.350, "D2L concise": 0.440}}
@@ -76,7 +79,7 @@ def textbook_fit(name: str) -> None:
                             pd.DataFrame({"x": X_GRID, "curve": f"SGD fit, degree {spec.data.degree}",
                                           "y": bv.polynomial_features(X_GRID, spec.data.degree) @ weights})])
         points = bvr.fit_points(data.x_train_1d, data.y_train, data.x_test_1d, data.y_test)
-        show_fit(curves, points, weights, f"fit-{name}")
+        show_fit(curves, points, weights, f"fit-{name}", findings.fit_story(status.get("final") or {}))
     degree = {name: d for d, name in lesson_charts.POLY_PRESETS.items()}[name]   # the preset's, not the run's
     show_lesson_chart(f"poly-loss-degree{degree}", "bv")   # the walkthrough's chart for this preset
 
@@ -90,9 +93,9 @@ def _learned_weights(folder: Path) -> np.ndarray | None:
     return None if final is None else final["model"]["output.weight"][0, 0].double().numpy()
 
 
-def show_fit(curves: pd.DataFrame, points: pd.DataFrame, weights: np.ndarray, key: str) -> None:
+def show_fit(curves: pd.DataFrame, points: pd.DataFrame, weights: np.ndarray, key: str, measured: str = "") -> None:
     show_chart(cached_spec(charts.polynomial_fit_chart, curves, points), curves, key,
-               caption="Look at the fit between and beyond the training points, not on them.")
+               caption=f"Look at the fit between and beyond the training points, not on them. {measured}".strip())
     show_code(charts.polynomial_fit_chart, bv.polynomial_features, bv.true_polynomial)
     show_chart(cached_spec(charts.weights_vs_truth_chart, weights, bv.TRUE_POLY_WEIGHTS),
                pd.DataFrame({"learned": weights}), f"{key}-weights",
@@ -102,9 +105,9 @@ def show_fit(curves: pd.DataFrame, points: pd.DataFrame, weights: np.ndarray, ke
 
 def custom_fit() -> None:
     left, middle, right = st.columns(3)
-    degree = left.slider("degree", 1, 20, 3, key="bv_degree")
-    n_train = middle.number_input("training points", 1, 1000, 100, key="bv_n_train")
-    noise = right.select_slider("noise sd", [0.01, 0.1, 0.5, 1.0], 0.1, key="bv_noise")
+    degree = left.slider("degree", 1, 20, 3, **bound("bv_degree"))
+    n_train = middle.number_input("training points", 1, 1000, 100, **bound("bv_n_train"))
+    noise = right.select_slider("noise sd", [0.01, 0.1, 0.5, 1.0], 0.1, **bound("bv_noise"))
     rng = np.random.default_rng(0)
     x, y = bvr.draw_polynomial_data(int(n_train), noise, rng)
     xt, yt = bvr.draw_polynomial_data(100, noise, rng)
@@ -134,8 +137,8 @@ def capacity_sweep() -> None:
         summary = summary.assign(per_member=summary["n_train"] // summary["members"])
         left, right = st.columns(2)
         per = left.radio("training points per set", sorted(summary["per_member"].unique(), reverse=True),
-                         horizontal=True, key="bv_per_member")
-        noise = right.radio("noise sd", sorted(summary["noise"].unique()), horizontal=True, key="bv_sweep_noise")
+                         horizontal=True, **bound("bv_per_member"))
+        noise = right.radio("noise sd", sorted(summary["noise"].unique()), horizontal=True, **bound("bv_sweep_noise"))
         part = summary[(summary["per_member"] == per) & (summary["noise"] == noise)]
         st.caption(f"{int(part['members'].iloc[0])} least-squares fits per degree, each on its own "
                    f"{per}-point training set, scored on the same 500 test inputs.")
@@ -146,8 +149,7 @@ def capacity_sweep() -> None:
 def show_degree_sweep(part: pd.DataFrame, key: str) -> None:
     curve = bvr.train_test_frame(part, "degree", "train_loss", "test_loss")
     show_chart(cached_spec(charts.train_test_curve_chart, curve, "degree"), curve, f"{key}-u",
-               caption="Look for the U: test error falls while the model gains the cubic's shape, then "
-                       "climbs as extra degrees fit the noise.")
+               caption=findings.u_shape(curve, "degree"))
     show_code(bvr.train_test_frame)
     comps = bvr.components_frame(part, "degree", "classical")
     total = bvr.total_frame(part, "degree", "classical", "measured_test_mse")
@@ -157,17 +159,16 @@ def show_degree_sweep(part: pd.DataFrame, key: str) -> None:
                        "the variance runs off the chart.")
     show_code(bvr.decompose_run, bv.regression_decomposition)
     show_chart(cached_spec(charts.components_log_chart, comps, "degree", total), comps, f"{key}-log",
-               caption="Look at the crossing: bias^2 falls and variance rises with degree. Gaps in bias^2 are "
-                       "estimates <= 0 (zero within sampling error); past degree ~15 the tiny x^i/i! columns fall "
-                       "below the solver's rank cutoff, so the fits stop changing.")
+               caption=findings.capacity_story(comps, total) + " Gaps in the bias^2 line are estimates <= 0 "
+                       "(zero within sampling error), which a log axis cannot draw.")
     show_code(charts.components_log_chart)
 
 
 def closed_form_sweep() -> None:
     with st.expander("Try other sizes in closed form (computed in the page)"):
         left, right = st.columns(2)
-        members = left.number_input("training sets K", 1, 200, 30, key="bv_cf_members")
-        n_train = right.number_input("points per set", 2, 500, 30, key="bv_cf_n")
+        members = left.number_input("training sets K", 1, 200, 30, **bound("bv_cf_members"))
+        n_train = right.number_input("points per set", 2, 500, 30, **bound("bv_cf_n"))
         if members < 2:
             st.error("K = 1: one training set gives one fit, and the variance over training sets needs at "
                      "least two of them. Pick K >= 2.")
@@ -224,8 +225,8 @@ def neural_networks() -> None:
     errors = bvr.estimator_by_variant(summary, "scores", ["train_error", "test_error"])
     errors["series"] = errors["quantity"].map({"train_error": "train error", "test_error": "test error"})
     show_chart(cached_spec(charts.width_chart, errors, "error (1 - accuracy)", "Train and test error vs width"), errors,
-               "width-errors", caption="Look at the 20% sweep near the width where the training error reaches "
-                                       "zero: that is where a double-descent peak would sit.")
+               "width-errors", caption=findings.threshold_story(errors) + " A double-descent peak would sit "
+                                       "where the training error first reaches zero.")
     show_code(bvr.decompose_run, bvr.classification_errors)
     report_peak(errors)
     for estimator, title in (("yang-mse", "MSE"), ("yang-ce", "cross-entropy")):
@@ -254,15 +255,17 @@ def report_peak(errors: pd.DataFrame) -> None:
 
 
 def inspect_width(summary: pd.DataFrame) -> None:
-    width = st.number_input("Look up one width", min_value=0, max_value=4096, value=8, key="bv_width")
+    width = st.number_input("Look up one width", min_value=0, max_value=4096, value=8, **bound("bv_width"))
     if width == 0:
         st.error("A width of 0 leaves no hidden unit, so nothing connects the input to the output (the spec "
                  "refuses model.widths=[0]). For a model without a hidden layer use model.kind = linear.")
         return
     rows = summary[summary["width"] == width]
     if rows.empty:
-        st.info(f"No run at width {width}; the sweeps have widths {sorted(summary['width'].unique())}.")
+        st.info(f"No run at width {width}; the sweeps have widths "
+                f"{', '.join(f'{w:g}' for w in sorted(summary['width'].unique()))}.")
         return
+    rows = rows.assign(estimator=rows["estimator"].map(palette.label), quantity=rows["quantity"].map(palette.label))
     st.dataframe(rows.pivot_table(index=["estimator", "quantity"], columns="variant", values="value"))
 
 
@@ -278,14 +281,15 @@ def random_features() -> None:
     summary = pd.concat(frames, ignore_index=True)
     spec = next(s for name in RF_SWEEPS for s in runs_named(name).get("spec", []))
     per_member = spec.data.n_train // spec.ensemble
-    rule = alt.Chart(pd.DataFrame({"width": [per_member]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
+    rule = alt.Chart(pd.DataFrame({"width": [per_member]})).mark_rule(
+        strokeDash=palette.DOTTED, color=palette.REFERENCE, strokeWidth=1.5).encode(
         x="width:Q", tooltip=[alt.Tooltip("width:Q", title="interpolation threshold")])
     errors = bvr.estimator_by_variant(summary, "scores", ["train_error", "test_error"])
     errors["series"] = errors["quantity"].map({"train_error": "train error", "test_error": "test error"})
     show_chart(charts.width_chart(errors, "error (1 - accuracy)", "Random features: train and test error vs width")
                + rule, errors, "rf-errors",
-               caption=f"Look at the dashed rule (width = {per_member} = training images per model): the training "
-                       "error hits zero there and the test error peaks, then falls again as width grows.")
+               caption=f"The dotted rule: width = {per_member} = training images per model. "
+                       + findings.threshold_story(errors))
     show_code(bvr.decompose_run, bvr.classification_errors)
     peaks = bvr.peak_table(errors)
     if peaks.empty:
@@ -295,11 +299,10 @@ def random_features() -> None:
     estimator = "yang-mse-raw" if "yang-mse-raw" in set(summary["estimator"]) else "yang-mse"
     comps = bvr.estimator_by_variant(summary, estimator, ["bias2", "variance"])
     comps["series"] = comps["quantity"].map({"bias2": "bias^2", "variance": "variance"})
-    chart = charts.width_chart(comps, "squared error (log)", "Random features: bias^2 and variance vs width (Yang et al.)")
-    show_chart(chart.encode(y=alt.Y("value:Q", scale=alt.Scale(type="log"), title="squared error (log)")) + rule,
-               comps, "rf-decomposition",
-               caption="Look at the variance: it explodes at the threshold, where the fit is forced through every "
-                       "(noisy) label with a huge-norm solution, while bias^2 keeps falling.")
+    chart = charts.rf_decomposition_chart(comps, per_member, "Random features: bias^2 and variance vs width (Yang et al.)")
+    show_chart(chart, comps, "rf-decomposition",
+               caption=findings.variance_story(comps) + " At the threshold the fit is forced through every "
+                       "(noisy) label with a huge-norm solution.")
     show_code(bv.yang_mse_decomposition)
 
 
@@ -308,9 +311,9 @@ def random_features() -> None:
 st.title("Bias-Variance")
 st.markdown("Test error = bias^2 + variance + noise, **measured**: every decomposition below comes from "
             "models trained on independent training sets and scored on the same test inputs.")
-fits, capacity, decay, networks = st.tabs(["Polynomial fits", "Capacity sweep", "Weight decay", "Neural networks"])
+fits, capacity, decay, networks = st.tabs(["Polynomial fits", "Capacity sweep", "Weight decay", "Neural networks"], **bound("bv_tab"))
 with fits:
-    case = st.radio("Case", [*TEXTBOOK, CUSTOM], horizontal=True, key="bv_case")
+    case = st.radio("Case", [*TEXTBOOK, CUSTOM], horizontal=True, **bound("bv_case"))
     if case == CUSTOM:
         custom_fit()
     else:
@@ -321,7 +324,7 @@ with decay:
     weight_decay()
 with networks:
     trained, rf, interpolation = st.tabs(["SGD-trained MLP", "Random features: double descent",
-                                          "Trained to interpolation"])
+                                          "Trained to interpolation"], **bound("bv_nn_tab"))
     with trained:
         neural_networks()
         effect_sections.yang_setup()

@@ -9,6 +9,8 @@ import streamlit as st
 
 from analysis import covariate_shift as cs
 from analysis import covariate_shift_charts as charts
+from analysis import findings
+from analysis import palette
 from cache import store
 from training import fashion_mnist, presets
 from training.datasets import load_dataset
@@ -16,8 +18,12 @@ from ui import effect_sections
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
+from lessons import page_path, page_title
 from ui.lesson_view import show_lesson_chart
+from ui import try_it
+from ui.try_it import render_try_it
 from ui.messages import missing_runs
+from ui.url_state import bound
 
 FIG1 = {"no BN": presets.covariate_shift.BN_FIG1_NOBN.name, "BN": presets.covariate_shift.BN_FIG1_BN.name}
 NOISY = {"noisy BN": presets.covariate_shift.BN_NOISY.name}
@@ -75,14 +81,15 @@ if len(fig1) < 2:
     missing_runs("bn-fig1-nobn and bn-fig1-bn", preset_command(*FIG1.values()))
 else:
     show_lesson_chart("bn-fig1-accuracy", "bn")
+    render_try_it(try_it.BN_LR, "bn-lr")
     units = tables(fig1, "units")
     layers = sorted(set().union(*(set(u["layer"]) for u in units.values() if not u.empty)))
     left, right = st.columns(2)
-    layer = left.selectbox("Layer", layers, index=len(layers) - 1 if layers else 0, key="bn_fig1_layer")
+    layer = left.selectbox("Layer", layers, index=len(layers) - 1 if layers else 0, **bound("bn_fig1_layer"))
     unit_ids = sorted(set().union(*(set(u.loc[u["layer"] == layer, "unit"]) for u in units.values() if not u.empty)))
-    unit = right.selectbox("Unit", unit_ids, key="bn_fig1_unit")
+    unit = right.selectbox("Unit", unit_ids, **bound("bn_fig1_unit"))
     bands = cs.unit_percentiles(units, layer, unit)
-    show_chart(cached_spec(charts.unit_bands_chart, bands), bands, "bn-fig1-unit", LOOK["unit_bands"])
+    show_chart(cached_spec(charts.unit_bands_chart, bands), bands, "bn-fig1-unit", findings.percentile_story(bands))
     show_code(cs.accuracy_curves, cs.unit_percentiles)
 
 # ---------------------------------------------------------------- 2. per-layer drift
@@ -95,12 +102,12 @@ else:
     show_chart(cached_spec(charts.layer_bands_chart, layer_frame), layer_frame, "bn-layer-bands", LOOK["layer_bands"])
     ridge_layers = sorted(layer_frame["layer"].unique())
     ridge_layer = st.selectbox("Ridgeline layer", ridge_layers, index=max(len(ridge_layers) - 1, 0),
-                               key="bn_ridge_layer")
+                               **bound("bn_ridge_layer"))
     ridge = cs.ridgeline_frame(tables(fig1, "histograms"), ridge_layer)
     show_chart(cached_spec(charts.ridgeline_chart, ridge), ridge, "bn-ridgeline", LOOK["ridgeline"])
     drift = cs.layer_drift(activations)
     measure = st.radio("Drift measure", ["mean_change_in_std", "mean_change", "std_change"], horizontal=True,
-                       key="bn_drift_measure")
+                       **bound("bn_drift_measure"), format_func=palette.label)
     show_chart(cached_spec(charts.drift_chart, drift, measure), drift, "bn-drift", LOOK["drift"])
     summary = cs.median_drift_summary(tables(fig1, "units"))
     st.markdown("**How far the tracked units' medians wander**, in units of their spread "
@@ -120,19 +127,19 @@ if not any(not f.empty for f in ics.values()):
     missing_runs("bn-fig1-nobn, bn-fig1-bn and bn-noisy", preset_command(*FIG1.values(), *NOISY.values()))
 else:
     ics_frame = cs.ics_summary(ics)
-    scale = st.radio("ICS as", ["ics_l2", "ics_relative"], horizontal=True, key="bn_ics_scale",
-                     format_func={"ics_l2": "||G - G'||", "ics_relative": "||G - G'|| / ||G||"}.get)
+    scale = st.radio("ICS as", ["ics_l2", "ics_relative"], horizontal=True, **bound("bn_ics_scale"),
+                     format_func=palette.label)
     if scale == "ics_l2":
         show_lesson_chart("bn-ics", "bn")
     else:
         show_chart(cached_spec(charts.ics_chart, ics_frame, scale), ics_frame, "bn-ics-relative", LOOK[scale])
     show_chart(cached_spec(charts.ics_chart, ics_frame, "ics_cos"), ics_frame, "bn-ics-cos", LOOK["ics_cos"])
-    st.dataframe(cs.ics_table(ics), hide_index=True)
+    st.dataframe(palette.headers(cs.ics_table(ics)), hide_index=True)
     shown = show_lesson_chart("bn-smoothness", "bn")
     smooth = shown.data if shown is not None else cs.smoothness_summary(tables(landscape, "smoothness"))
     last = int(smooth["step"].max()) if not smooth.empty else 0
-    from_step = st.slider("Compare from step", 0, max(last, 1), last // 2, key="bn_smooth_from")
-    st.dataframe(cs.smoothness_table(smooth, from_step).round(3), hide_index=True)
+    from_step = st.slider("Compare from step", 0, max(last, 1), last // 2, **bound("bn_smooth_from"))
+    st.dataframe(palette.headers(cs.smoothness_table(smooth, from_step).round(3)), hide_index=True)
     show_code(cs.ics_summary, cs.smoothness_summary, cs.smoothness_table)
     if "noisy BN" in landscape:
         st.markdown("**Noisy BN**: its units' inputs are shaken every step (the drift table counts it), yet it "
@@ -143,29 +150,9 @@ else:
 effect_sections.landscape_and_deep_linear()
 
 # ---------------------------------------------------------------- 4. unscaled inputs
-st.header("BN rescues unscaled inputs (the Concrete lesson)")
-st.markdown("8 concrete-mix features left in their units (hundreds of kg/m^3, days), 512-512-512 ReLU, "
-            "MAE loss, SGD, batch 64: no BN, BN before each ReLU, BN as the first layer, or standardized data.")
-concrete = sweep_frame(presets.covariate_shift.BN_CONCRETE.name, {"batchnorm": "model.batchnorm", "input_bn": "model.input_batchnorm",
-                                       "normalize": "data.normalize"})
-if concrete.empty:
-    missing_runs("the bn-concrete sweep", sweep_command(presets.covariate_shift.BN_CONCRETE.name))
-else:
-    concrete["variant"] = [cs.concrete_label(b, i, n) for b, i, n in
-                           zip(concrete["batchnorm"], concrete["input_bn"], concrete["normalize"])]
-    data = load_dataset(runs_named(presets.covariate_shift.BN_CONCRETE.name)["spec"].iloc[0].data)   # synthetic: cheap
-    baseline = cs.median_baseline_mae(data.y_train, data.y_test)
-    outcomes = cs.sweep_outcomes(concrete, metric="test_loss", stuck_above=baseline)
-    st.markdown(f"Always predicting the median strength scores a test MAE of **{baseline:.2f}**; a run above "
-                "that counts as stuck.")
-    st.dataframe(outcomes[["variant", "outcome", "score", "diverged_step"]].sort_values("variant").rename(
-        columns={"score": "final test MAE"}).round(2), hide_index=True)
-    loss = cs.accuracy_curves({v: load_table(f, "scalars") for v, f in zip(concrete["variant"], concrete["folder"])},
-                              metric="loss")
-    diverged = outcomes.loc[outcomes["outcome"] == "diverged", ["variant", "diverged_step"]].rename(
-        columns={"diverged_step": "step"})
-    show_chart(cached_spec(charts.loss_curves_chart, loss, "test MAE", diverged=diverged), loss, presets.covariate_shift.BN_CONCRETE.name, LOOK["concrete"])
-    show_code(cs.sweep_outcomes, cs.concrete_label)
+st.header("BN rescues unscaled inputs")
+st.markdown(f"The Keras course's Concrete exercise, on the real data, has its own page: "
+            f"[{page_title('keras')}](/{Path(page_path('keras')).stem}).")
 
 # ---------------------------------------------------------------- 5. learning rates
 st.header("BN allows higher learning rates")
@@ -178,7 +165,8 @@ else:
     only_bn = cs.lr_only_bn_trains(sweep)
     st.markdown("Learning rates where BN trains and no BN does not: "
                 + (", ".join(f"**{lr:g}**" for lr in only_bn) if only_bn else "none in these runs") + ".")
-    st.dataframe(cs.usable_lr_range(sweep), hide_index=True)
+    st.dataframe(cs.usable_lr_range(sweep).replace({"batchnorm": charts.PLACEMENT}).rename(columns={"batchnorm": "BN"}),
+                 hide_index=True)
     show_code(cs.sweep_outcomes, cs.lr_only_bn_trains, cs.usable_lr_range)
 
 # ---------------------------------------------------------------- 6. placement and modes
@@ -202,5 +190,5 @@ else:
         st.info(f"The test images are needed for this comparison: {err}", icon=":material/info:")
     else:
         modes = cs.bn_mode_comparison(model, x, y)
-        show_chart(cached_spec(charts.modes_chart, modes), modes, "bn-modes", LOOK["modes"])
+        show_chart(cached_spec(charts.modes_chart, modes), modes, "bn-modes", findings.modes_story(modes))
         show_code(cs.bn_mode_comparison)

@@ -9,6 +9,7 @@ import torch
 
 from analysis import dropout as dp
 from analysis import dropout_charts as charts
+from analysis import palette
 from cache import store
 from postprocess import subnetworks
 from training import presets
@@ -18,7 +19,10 @@ from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
 from ui.lesson_runs import command
 from ui.lesson_view import show_lesson_chart
+from ui import try_it
+from ui.try_it import render_try_it
 from ui.messages import missing_runs
+from ui.url_state import bound
 
 MODELS = {"dropout": presets.core.D2L_DROPOUT.name, "no dropout": presets.core.D2L_NO_DROPOUT.name}
 SAMPLES_KEPT = 5
@@ -59,7 +63,7 @@ st.markdown("The textbook's check: X = 0..15 as a 2x8 tensor through the layer i
 show_chart(cached_spec(charts.demo_table_chart, dp.dropout_demo()), pd.DataFrame(
     [{"p": p, "row": r, "col": c, "value": float(t[r, c])} for p, t in dp.dropout_demo().items()
      for r in range(2) for c in range(8)]), "dropout-demo")
-p_check = st.slider("p for the expectation check", 0.0, 0.95, 0.5, 0.05, key="dropout_p_check")
+p_check = st.slider("p for the expectation check", 0.0, 0.95, 0.5, 0.05, **bound("dropout_p_check"))
 check = dp.expectation_check(p_check, n_masks=2000)
 show_chart(cached_spec(charts.expectation_chart, check), check, "dropout-expectation",
            "Averaged over 2000 masks, each output sits on the diagonal (E[h'] = h); the bars widen as p grows.")
@@ -69,6 +73,7 @@ show_code(dp.dropout_demo, dp.expectation_check)
 st.header("The textbook model: 784-256-256-10, dropout 0.2 / 0.5 vs none")
 for chart_id in ("dropout-loss", "dropout-accuracy", "dropout-gap"):
     show_lesson_chart(chart_id, "dropout")
+render_try_it(try_it.DROPOUT_RATE, "dropout-rate")
 
 # ---------------------------------------------------------------- 3. one sub-network
 st.header("Sample a sub-network")
@@ -140,7 +145,7 @@ show_lesson_chart("dropout-removal", "dropout")
 if show_lesson_chart("dropout-sparsity", "dropout") is not None:
     sparsity = pd.concat([load_table(f, "sparsity").assign(model=label) for label, f in folders.items()],
                          ignore_index=True)
-    st.dataframe(sparsity, hide_index=True)
+    st.dataframe(palette.headers(sparsity), hide_index=True)
 
 # ---------------------------------------------------------------- 7. the paper's autoencoder
 effect_sections.autoencoder_sparsity()

@@ -6,9 +6,12 @@ from ui.run_compare import render_compare
 from ui.run_launch import render_launch_form
 from ui.run_live import render_live, render_manage, render_problems
 from ui.run_table import render_table
-from ui.sources import read_only, selected_dirs
+from ui.sources import SOURCE_KEY, SOURCES, demo_dir, read_only, runs_page_dirs, user_dir
+from ui.url_state import bound
 
 st.title("Runs")
+st.radio("Runs from", SOURCES, **bound(SOURCE_KEY), horizontal=True,
+         help=f"Demo cache: {demo_dir()}\n\nMy runs: {user_dir()}")
 every_copy, problems = all_runs(dedupe=False)
 runs = dedupe_runs(every_copy)
 
@@ -23,7 +26,7 @@ render_problems(problems, every_copy)
 
 if runs.empty:
     st.info("No runs in the selected sources yet ("
-            + ", ".join(str(d) for d in selected_dirs()) + "). "
+            + ", ".join(str(d) for d in runs_page_dirs()) + "). "
             "Launch one above, or build the demo cache with `python -m training precompute`.",
             icon=":material/inbox:")
     st.stop()

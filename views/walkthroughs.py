@@ -23,6 +23,8 @@ PRESENTER_CSS = """<style>
 [data-testid="stMainBlockContainer"] {max-width: 1400px;}
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li,
 [data-testid="stWidgetLabel"] p, div[role="radiogroup"] label p {font-size: 1.6rem !important; line-height: 1.45;}
+[data-testid="stSelectbox"] input, [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
+[data-testid="stProgress"] p {font-size: 1.3rem !important; line-height: 1.4;}
 h1 {font-size: 3.2rem !important;} h2, h3 {font-size: 2.4rem !important;}
 </style>"""
 
@@ -36,7 +38,8 @@ def current_position(lessons: list[Lesson]) -> tuple[Lesson, int]:
         st.warning(f"There is no lesson {wanted!r}; showing *{lessons[0].title}*.", icon=":material/help:")
         lesson = lessons[0]
     raw_step = st.query_params.get("step", "1")
-    step = int(raw_step) if raw_step.isdigit() else 1
+    # isdigit() alone accepts '²' and other digits int() refuses; a URL step is ASCII
+    step = int(raw_step) if raw_step.isascii() and raw_step.isdigit() else 1
     if not 1 <= step <= len(lesson.steps):
         st.warning(f"*{lesson.title}* has steps 1 to {len(lesson.steps)}; {raw_step!r} is not one of them.",
                    icon=":material/help:")
@@ -52,6 +55,13 @@ def go_to(lesson_id: str, step: int) -> None:
 
 def reveal(revealed_key: str) -> None:
     st.session_state[revealed_key] = True
+
+
+def remember(widget_key: str, kept_key: str) -> None:
+    """Radio callback: keep the prediction under a key of its own. Streamlit drops a widget's
+    state when a rerun does not draw it (another step), so after Previous the step would
+    forget what the class predicted."""
+    st.session_state[kept_key] = st.session_state.get(widget_key)
 
 
 def set_presenter() -> None:
@@ -140,7 +150,10 @@ def show_step(lesson: Lesson, number: int) -> None:
     st.markdown(step.question)
     prediction = None
     if step.options:
-        prediction = st.radio("Your prediction", step.options, index=None, key=f"{key}-predict")
+        kept = st.session_state.get(f"{key}-prediction")
+        prediction = st.radio("Your prediction", step.options, key=f"{key}-predict",
+                              index=step.options.index(kept) if kept in step.options else None,
+                              on_change=remember, args=(f"{key}-predict", f"{key}-prediction"))
     navigation(lesson, number, f"{key}-revealed")
     if not st.session_state.get(f"{key}-revealed", False):
         st.caption("Discuss, predict, then reveal.")

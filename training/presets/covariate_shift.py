@@ -37,19 +37,6 @@ SMALL = {
 # trains without BN at moderate rates, so the sweep shows where each one stops training.
 LR_NET = {**SMALL, "model": {"widths": [100, 100, 100], "activation": "relu", "batchnorm": "none"}}
 
-# Keras lesson: Concrete-like features left unscaled (hundreds of kg/m^3, days), 512-512-512
-# ReLU, MAE, SGD, batch 64. Without BN the first layer's inputs are in the hundreds.
-CONCRETE = {
-    "data": {"name": "concrete-synthetic", "normalize": "none"},
-    "model": {"widths": [512, 512, 512], "activation": "relu", "batchnorm": "none"},
-    "optim": {"name": "sgd", "lr": 0.01},
-    "loss": "mae",
-    "epochs": 40,
-    "batch_size": 64,
-    "probe_every": 12,
-    "probes": {"tracked_units": 5, "histogram_bins": 30},
-}
-
 BN_FIG1_NOBN = Preset(
     "bn-fig1-nobn", "BN paper Fig. 1: 3x100 sigmoid, batch 60, SGD, no BN (Fashion-MNIST, 1.7k steps)", _fig1("none")
 )
@@ -68,20 +55,10 @@ BN_LR_SWEEP = Sweep(
     LR_NET,
     {"optim.lr": (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0), "model.batchnorm": ("none", "before")},
 )
-BN_CONCRETE = Sweep(
-    "bn-concrete",
-    "Keras lesson: unscaled Concrete features, 512x3 ReLU, MAE, SGD; BN vs input BN vs standardizing",
-    CONCRETE,
-    {
-        "model.batchnorm": ("none", "before"),
-        "model.input_batchnorm": (False, True),
-        "data.normalize": ("none", "standardize"),
-    },
-)
 BN_PLACEMENT = Sweep(
     "bn-placement",
     "BN before vs after the sigmoid (Fig. 1 net, 10k images)",
     {**SMALL, "epochs": 3},
     {"model.batchnorm": ("none", "before", "after")},
 )
-SWEEPS = collect(BN_LR_SWEEP, BN_CONCRETE, BN_PLACEMENT)
+SWEEPS = collect(BN_LR_SWEEP, BN_PLACEMENT)

@@ -1,0 +1,128 @@
+"""Browser timings: per page, navigation -> first rendered chart (cold: a fresh server; warm:
+the same server again) and knob change -> redrawn chart, in headless Chromium.
+
+`python -m bench.bench_browser [--repeat 3]`. Pages alternate within each repeat (a, b, c,
+a, b, c, ...), so a noisy neighbour hits every page alike; each figure is the median of the
+repeats with its spread (min-max). Server start-up is not counted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+from test_browser import free_port, launch_chromium, wait_until_serving  # noqa: E402
+
+VISIBLE_CHART = ".vega-embed >> visible=true"
+# page path -> (how to turn its knob, the URL parameter that says it turned)
+KNOBS = {
+    "bias_variance": (lambda p: p.get_by_role("radiogroup", name="Case").get_by_text("degree 1: underfitting", exact=True).click(), "bv_case"),
+    "covariate_shift": (lambda p: p.get_by_role("radiogroup", name="Drift measure").get_by_text("std_change", exact=True).click(), "bn_drift_measure"),
+    "dropout": (lambda p: (p.get_by_role("slider").first.focus(), p.keyboard.press("ArrowRight")), "dropout_p_check"),
+    "runs": (lambda p: p.get_by_role("radiogroup", name="Runs from").get_by_text("Demo cache", exact=True).click(), "runs_source"),
+}
+# Vega redraws a chart in place, so "redrawn" is read from Streamlit's own run state: the
+# rerun the knob started (seen by an observer) has ended and its deltas are painted.
+MARK_OLD = """(() => { const app = document.querySelector('[data-testid="stApp"]'); window.__sawRun = false;
+  new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__sawRun = true; })
+    .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); })()"""
+NEW_DRAWN = ("window.__sawRun && document.querySelector('[data-testid=\"stApp\"]')"
+             ".getAttribute('data-test-script-state') === 'notRunning'")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repeat", type=int, default=3, help="repeats per page (default 3)")
+
+
+def start_server(cache: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                                "--server.port", str(port), "--server.address", "127.0.0.1",
+                                "--browser.gatherUsageStats", "false"], cwd=REPO,
+                               env={**os.environ, "REGLAB_CACHE_DIR": cache}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_until_serving(url, process)
+    return process, url
+
+
+def first_chart(browser, url: str) -> tuple[float, object]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    start = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    page.wait_for_selector(VISIBLE_CHART, timeout=120_000)
+    return time.perf_counter() - start, page
+
+
+def knob_redraw(page, path: str) -> float:
+    turn, param = KNOBS[path]
+    page.wait_for_timeout(1500)   # the first render settles
+    page.evaluate(MARK_OLD)
+    start = time.perf_counter()
+    turn(page)
+    page.wait_for_function(NEW_DRAWN, timeout=120_000, polling="raf")
+    page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")   # painted
+    took = time.perf_counter() - start
+    assert param in page.url, f"{path}: the knob did not reach the URL ({page.url})"
+    return took
+
+
+def run(args) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    times: dict[str, dict[str, list[float]]] = {p: {"cold": [], "warm": [], "knob": []} for p in KNOBS}
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as cache:
+        browser = launch_chromium(playwright)
+        for _ in range(args.repeat):
+            for path in KNOBS:                       # alternate pages within each repeat
+                server, url = start_server(cache)
+                try:
+                    cold, page = first_chart(browser, f"{url}/{path}")
+                    page.close()
+                    warm, page = first_chart(browser, f"{url}/{path}")
+                    knob = knob_redraw(page, path)
+                    page.close()
+                finally:
+                    server.terminate()
+                    server.wait(timeout=10)
+                for kind, value in (("cold", cold), ("warm", warm), ("knob", knob)):
+                    times[path][kind].append(value)
+        browser.close()
+    rows = [{"page": path, **{f"{kind}_median_s": statistics.median(v) for kind, v in kinds.items()},
+             **{f"{kind}_spread_s": [min(v), max(v)] for kind, v in kinds.items()}, "samples": kinds}
+            for path, kinds in times.items()]
+    return {"title": f"browser: navigation -> first chart, knob -> redrawn chart (median of {args.repeat})",
+            "rows": rows}
+
+
+def format_result(result: dict) -> str:
+    lines = [result["title"], f"{'page':<16} {'cold s':>16} {'warm s':>16} {'knob s':>16}"]
+    for row in result["rows"]:
+        cells = [f"{row[f'{k}_median_s']:.2f} ({row[f'{k}_spread_s'][0]:.2f}-{row[f'{k}_spread_s'][1]:.2f})"
+                 for k in ("cold", "warm", "knob")]
+        lines.append(f"{row['page']:<16} " + " ".join(f"{c:>16}" for c in cells))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_browser", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.add_argument("--json", type=Path, help="also write the result here")
+    args = parser.parse_args(argv)
+    result = run(args)
+    print(format_result(result), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

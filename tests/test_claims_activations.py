@@ -1,0 +1,88 @@
+"""The activations lesson's sentences, pinned to the demo cache (the frames its charts draw)."""
+from __future__ import annotations
+
+from tests.test_claims import LESSONS, claim, shown
+
+L07 = LESSONS / "07-activations.md"
+
+
+def _ratios() -> dict[str, float]:
+    frame = shown("deep-grad-norms")
+    return {net: g.iloc[0]["grad_norm"] / g.iloc[-2]["grad_norm"] for net, g in frame.groupby("net", sort=False)}
+
+
+def _zeros() -> dict[str, float]:
+    return shown("deep-dead-units").groupby("net", sort=False)["fraction"].mean().to_dict()
+
+
+def test_l07_the_sigmoid_derivative_peaks_at_a_quarter():
+    frame = shown("activation-derivatives")
+    d = frame[frame["curve"] == "f'(x)"].groupby("activation")["value"].max()
+    claim(L07, "The sigmoid's derivative s(1 - s) peaks at 0.25 at x = 0 and is almost 0 in the tails; tanh's, "
+               "1 - tanh², peaks at 1.", abs(d["sigmoid"] - 0.25) < 1e-9 and abs(d["tanh"] - 1) < 1e-9, d.to_dict())
+
+
+def test_l07_gradients_vanish_in_the_sigmoid_net_only():
+    r = _ratios()
+    claim(L07, "in the sigmoid net the first layer gets less than a thousandth of the gradient the last hidden layer "
+               "gets", r["sigmoid"] < 1e-3, r)
+    claim(L07, "tanh and ReLU pass the gradient on within a factor of two.",
+          all(0.5 <= r[net] <= 2 for net in ("tanh", "relu")), r)
+
+
+def test_l07_a_large_learning_rate_kills_relus():
+    z = _zeros()
+    claim(L07, "At lr 1 most outputs of every hidden layer are 0, against about half at lr 0.1",
+          z["relu, lr 1"] > 0.75 and 0.35 <= z["relu"] <= 0.6, z)
+    frame = shown("deep-dead-units")
+    claim(L07, "most outputs of every hidden layer are 0",
+          (frame[frame["net"] == "relu, lr 1"]["fraction"] > 0.5).all(), frame)
+
+
+def test_l07_the_dead_relu_net_stays_at_chance():
+    from cache import store
+    from tests.test_claims import DEMO
+    from training.presets import activations as act
+    from ui.lesson_runs import run_folders
+
+    folder = run_folders([act.DEEP_RELU_HIGH_LR.name], DEMO)[act.DEEP_RELU_HIGH_LR.name]
+    accuracy = store.read_status(folder)["final"]["test_accuracy"]
+    claim(L07, "and the net stays at chance accuracy.", accuracy < 0.12, accuracy)
+
+
+def _accuracy(name: str) -> float:
+    from cache import store
+    from tests.test_claims import DEMO
+    from ui.lesson_runs import run_folders
+
+    return store.read_status(run_folders([name], DEMO)[name])["final"]["test_accuracy"]
+
+
+def test_l07_bn_rescues_the_sigmoid_net():
+    from training.presets import activations as act
+
+    r = _ratios()
+    claim(L07, "BN before each sigmoid keeps its inputs near 0, where the derivative is largest, and the gradient "
+               "reaches the first layer", r["sigmoid + BN"] > 0.5, r)
+    bn, plain = _accuracy(act.DEEP_SIGMOID_BN.name), _accuracy(act.DEEP_SIGMOID.name)
+    claim(L07, "that net reaches 79% test accuracy in 3 epochs, while the plain sigmoid net is still at chance.",
+          round(bn, 2) == 0.79 and plain < 0.12, (bn, plain))
+
+
+def test_l07_bn_keeps_relus_alive_at_the_large_rate():
+    frame = shown("deep-dead-units")
+    bn = frame[frame["net"] == "relu, lr 1 + BN"]["fraction"]
+    claim(L07, "With BN before each ReLU the unit's input is re-centred on every batch, so it cannot stay negative "
+               "everywhere.", (bn < 0.75).all() and bn.mean() < 0.6, bn.tolist())
+
+
+def test_readme_activation_rows():
+    from tests.test_claims import README
+    from training.presets import activations as act
+
+    r, z = _ratios(), _zeros()
+    acc = {name: _accuracy(p.name) for name, p in (("sigmoid", act.DEEP_SIGMOID), ("bn", act.DEEP_SIGMOID_BN))}
+    claim(README, f"sigmoid {r['sigmoid']:.2g}, tanh {r['tanh']:.2g}, ReLU {r['relu']:.2g}, sigmoid + BN "
+                  f"{r['sigmoid + BN']:.2g}; test accuracy sigmoid {acc['sigmoid']:.2f}, sigmoid + BN {acc['bn']:.2f}",
+          True, (r, acc))
+    claim(README, f"{z['relu']:.0%} / {z['relu, lr 1']:.0%} / {z['relu, lr 1 + BN']:.0%}", True, z)
