@@ -45,10 +45,15 @@ def hold_inherited(fd: int) -> bool:
 
 def writer_active(folder: Path) -> bool:
     """Does some process hold the run's writer lock right now? (a job queued or training)"""
+    return lock_held(folder / WRITER_LOCK)
+
+
+def lock_held(path: Path) -> bool:
+    """Does some process hold an flock on `path`? Probed with a shared lock, released at once."""
     try:
-        fd = os.open(folder / WRITER_LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
-        return False    # no lock file: nothing ever launched this folder as a job
+        return False    # no lock file: nothing ever locked it
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         return False

@@ -13,7 +13,6 @@ global RNG as it found them.
 """
 from __future__ import annotations
 
-import contextlib
 from typing import Iterable
 
 import pandas as pd
@@ -22,6 +21,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.dropout import _DropoutNd
 
+from reglab.capture import kept_state
 from reglab.layers import ReglabError
 
 EVAL = "eval mode"
@@ -59,22 +59,6 @@ def _outputs(model: nn.Module, x: torch.Tensor, batch_size: int | None) -> torch
     if not all(isinstance(p, torch.Tensor) for p in parts):
         raise ReglabError(f"the model's forward must return one tensor, got {type(parts[0]).__name__}")
     return torch.cat(parts)
-
-
-@contextlib.contextmanager
-def _kept_state(model: nn.Module):
-    """Restore every module's mode, the BN buffers and the RNG states afterwards; no autograd inside."""
-    modes = [(m, m.training) for m in model.modules()]
-    buffers = [(b, b.clone()) for m in model.modules() if isinstance(m, _BatchNorm) for b in m.buffers(recurse=False)]
-    devices = sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
-    try:
-        with torch.random.fork_rng(devices=devices), torch.no_grad():
-            yield
-    finally:
-        for buffer, saved in buffers:
-            buffer.copy_(saved)
-        for m, training in modes:
-            m.training = training
 
 
 class _Masks:
@@ -130,7 +114,7 @@ def sample_subnetworks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, n: in
     mse), and kept_<layer>: the fraction of units each Dropout module kept."""
     layers = dropout_layers(model)
     metric, generator, rows = _metric(y), torch.Generator().manual_seed(seed), []
-    with _kept_state(model):
+    with kept_state(model):
         model.eval()
         rows.append({"network": EVAL, "sample": None, metric: _score(_outputs(model, x, batch_size), y)})
         for sample in range(n):
@@ -152,7 +136,7 @@ def mc_average(model: nn.Module, x: torch.Tensor, y: torch.Tensor, ks: Iterable[
     layers = dropout_layers(model)
     metric, generator = _metric(y), torch.Generator().manual_seed(seed)
     rows = []
-    with _kept_state(model):
+    with kept_state(model):
         model.eval()
         rows.append({"network": EVAL, "k": None, "repeat": None, metric: _score(_outputs(model, x, batch_size), y)})
         for repeat in range(repeats):
@@ -181,7 +165,7 @@ def bn_train_vs_eval(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     if any(b < 2 for b in sizes):
         raise ReglabError(f"bn_train_vs_eval(): batch statistics need batches of 2 or more, got {list(batch_sizes)}")
     metric, rows = _metric(y), []
-    with _kept_state(model):
+    with kept_state(model):
         model.eval()
         rows.append({"mode": "eval (running stats)", "batch_size": len(x), metric: _score(model(x), y)})
         for size in sizes:

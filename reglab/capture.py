@@ -119,18 +119,12 @@ class Capture:
 
 
 @contextlib.contextmanager
-def probe_mode(model: nn.Module):
-    """The lab's probe conditions for any model: train mode with dropout off, BN on the probe
-    batch's statistics, and afterwards every module's mode, BN's running buffers and the RNG
-    states as they were, so a probe changes nothing about the user's training."""
+def kept_state(model: nn.Module):
+    """Restore every module's mode, the BN buffers and the RNG states afterwards; no autograd inside."""
     modes = [(m, m.training) for m in model.modules()]
     buffers = [(b, b.clone()) for m in model.modules() if isinstance(m, _BatchNorm)
                for b in m.buffers(recurse=False)]
     devices = sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
-    model.train()
-    for m in model.modules():
-        if isinstance(m, _DropoutNd):
-            m.eval()
     try:
         with torch.random.fork_rng(devices=devices), torch.no_grad():
             yield
@@ -139,6 +133,19 @@ def probe_mode(model: nn.Module):
             buffer.copy_(saved)
         for m, training in modes:
             m.training = training
+
+
+@contextlib.contextmanager
+def probe_mode(model: nn.Module):
+    """The lab's probe conditions for any model: train mode with dropout off, BN on the probe
+    batch's statistics, and afterwards every module's mode, BN's running buffers and the RNG
+    states as they were, so a probe changes nothing about the user's training."""
+    with kept_state(model):
+        model.train()
+        for m in model.modules():
+            if isinstance(m, _DropoutNd):
+                m.eval()
+        yield
 
 
 def run_forward(model: nn.Module, inputs: Any) -> None:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from cache.locks import lock_held
 from cache.run_files import StoreError
 
 SLOTS_ENV = "REGLAB_SLOTS"
@@ -112,20 +113,6 @@ def _queue_dir(cache_dir: Path) -> Path:
     return folder
 
 
-def _held(path: Path) -> bool:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-
-
 def waiting_jobs(cache_dir: Path) -> int:
     """Jobs holding a ticket (waiting for a slot); tickets nobody holds any more are removed."""
     folder = cache_dir / ".queue"
@@ -133,7 +120,7 @@ def waiting_jobs(cache_dir: Path) -> int:
         return 0
     count = 0
     for path in folder.glob("*.ticket"):
-        if _held(path):
+        if lock_held(path):
             count += 1
         else:
             path.unlink(missing_ok=True)
