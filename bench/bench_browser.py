@@ -25,7 +25,7 @@ VISIBLE_CHART = ".vega-embed >> visible=true"
 # page path -> (how to turn its knob, the URL parameter that says it turned)
 KNOBS = {
     "bias_variance": (lambda p: p.get_by_role("radiogroup", name="Case").get_by_text("degree 1: underfitting", exact=True).click(), "bv_case"),
-    "covariate_shift": (lambda p: p.get_by_role("radiogroup", name="Drift measure").get_by_text("std_change", exact=True).click(), "bn_drift_measure"),
+    "covariate_shift?section=Per-layer+drift": (lambda p: p.get_by_role("radiogroup", name="Drift measure").get_by_text("std_change", exact=True).click(), "bn_drift_measure"),
     "dropout": (lambda p: (p.get_by_role("slider").first.focus(), p.keyboard.press("ArrowRight")), "dropout_p_check"),
     "runs": (lambda p: p.get_by_role("radiogroup", name="Runs from").get_by_text("Demo cache", exact=True).click(), "runs_source"),
 }

@@ -50,36 +50,52 @@ def lesson_cache(tmp_path_factory) -> Path:
     return path
 
 
-def open_page(monkeypatch, demo: Path, mine: Path) -> AppTest:
+def open_section(monkeypatch, demo: Path, mine: Path, section: str, nested: str | None = None) -> AppTest:
     point_app_at(monkeypatch, demo, mine)
-    app = AppTest.from_file(PAGE, default_timeout=90)   # the page alone: the sidebar's default is both caches
+    app = AppTest.from_file(PAGE, default_timeout=90)
+    app.query_params["section"] = section
+    if nested:
+        app.query_params["nn_section"] = nested
     return app.run()
 
 
+def every_section(monkeypatch, demo: Path, mine: Path) -> list[AppTest]:
+    """The page with each section (and each nested network section) open in turn."""
+    shown = [open_section(monkeypatch, demo, mine, label)
+             for label in ("Polynomial fits", "Capacity sweep", "Weight decay")]
+    shown += [open_section(monkeypatch, demo, mine, "Neural networks", nested)
+              for nested in ("SGD-trained MLP", "Random features: double descent", "Trained to interpolation")]
+    return shown
+
+
 def test_page_draws_every_section_from_the_cache(monkeypatch, lesson_cache, cache_dir):
-    app = open_page(monkeypatch, lesson_cache, cache_dir)
-    assert not app.exception
-    assert app.title[0].value == "Bias-Variance"
-    assert not [i.value for i in app.info if "No finished runs" in i.value]
+    shown = every_section(monkeypatch, lesson_cache, cache_dir)
+    for app in shown:
+        assert not app.exception, [e.value for e in app.exception]
+        assert app.title[0].value == "Bias-Variance"
+        assert not [i.value for i in app.info if "No finished runs" in i.value]
     # fit, weights, loss | U-curve, stack, log | lambda loss, norm, published | errors, 2 x Yang | rf: 2
-    assert len(app.get(CHART)) >= 14
-    captions = " ".join(c.value for c in app.caption)
+    assert sum(len(app.get(CHART)) for app in shown) >= 14
+    captions = " ".join(c.value for app in shown for c in app.caption)
     assert "No peak check: no width value has neighbours at /4 and x4" in captions   # the cache has widths 2, 8
     assert "this lab (mean of members): " in captions and "D2L from scratch: 13.5 -> 0.35" in captions
     # random features: errors and Yang vs width, and the peak table (width 32 vs 8 and 128)
-    peaks = [d.value for d in app.dataframe if "peak width" in d.value.columns]
+    peaks = [d.value for app in shown for d in app.dataframe if "peak width" in d.value.columns]
     assert peaks and set(peaks[0]["peak width"]) == {32}
     assert "width = 32 = training images" in captions
-    app.radio(key="bv_case").set_value("degree 19: 20 features").run()
-    assert not app.exception and len(app.get(CHART)) >= 12
+    fits = shown[0]
+    fits.radio(key="bv_case").set_value("degree 19: 20 features").run()
+    assert not fits.exception and len(fits.get(CHART)) >= 2
 
 
 def test_degenerate_inputs_get_clear_messages(monkeypatch, lesson_cache, cache_dir):
-    app = open_page(monkeypatch, lesson_cache, cache_dir)
-    app.number_input(key="bv_width").set_value(0)
-    app.number_input(key="bv_cf_members").set_value(1).run()
+    app = open_section(monkeypatch, lesson_cache, cache_dir, "Neural networks", "SGD-trained MLP")
+    app.number_input(key="bv_width").set_value(0).run()
     assert any("width of 0" in e.value for e in app.error)
+    app = open_section(monkeypatch, lesson_cache, cache_dir, "Capacity sweep")
+    app.number_input(key="bv_cf_members").set_value(1).run()
     assert any("K = 1" in e.value for e in app.error)
+    app = open_section(monkeypatch, lesson_cache, cache_dir, "Polynomial fits")
     app.radio(key="bv_case").set_value("any degree and size (closed form)").run()
     app.slider(key="bv_degree").set_value(10)
     app.number_input(key="bv_n_train").set_value(5).run()
@@ -90,9 +106,9 @@ def test_degenerate_inputs_get_clear_messages(monkeypatch, lesson_cache, cache_d
 def test_missing_runs_name_the_command(monkeypatch, tmp_path, cache_dir):
     empty = tmp_path / "empty-demo"
     empty.mkdir()
-    app = open_page(monkeypatch, empty, cache_dir)
-    assert not app.exception
-    codes = " ".join(c.value for c in app.code)
+    shown = every_section(monkeypatch, empty, cache_dir)
+    assert not any(app.exception for app in shown)
+    codes = " ".join(c.value for app in shown for c in app.code)
     assert "python -m training run --preset polynomial-degree3" in codes
     assert "python -m training sweep --sweep poly-degree-sweep" in codes
     assert "python -m training predictions --name width-sweep-noisy" in codes

@@ -16,6 +16,7 @@ from cache import store
 from training import fashion_mnist
 from lessons import PAGES as PAGE_ENTRIES, demo_runs
 from postprocess.precompute import check_demo
+from tests.sections import NESTED, each_section
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "cache" / "demo"
@@ -70,11 +71,12 @@ def test_every_page_is_filled_from_the_demo_cache_without_the_dataset(page, no_d
     app = AppTest.from_file(APP, default_timeout=120)
     app.run()
     app.switch_page(page).run()
-    assert not app.exception, [e.value for e in app.exception]
-    missing = [i.value for i in app.info if MISSING in i.value]
-    assert not missing, f"{page} lacks demo runs: {missing}"
-    if page not in ("views/walkthroughs.py", "views/runs.py"):
-        assert app.get("vega_lite_chart"), f"{page} drew no chart"
+    for section, shown in each_section(app, nested=NESTED.get(page)):
+        assert not shown.exception, (section, [e.value for e in shown.exception])
+        missing = [i.value for i in shown.info if MISSING in i.value]
+        assert not missing, f"{page} {section} lacks demo runs: {missing}"
+        if page not in ("views/walkthroughs.py", "views/runs.py"):
+            assert shown.get("vega_lite_chart"), f"{page} {section} drew no chart"
 
 
 def test_the_keras_page_shows_the_real_concrete_runs_without_the_data(no_dataset, monkeypatch, tmp_path):

@@ -12,6 +12,7 @@ from analysis import dropout as dp
 from analysis import dropout_charts as charts
 from cache import store
 from tests.conftest import build_run, tiny
+from tests.sections import each_section
 from training import fashion_mnist
 from postprocess import subnetworks
 from nets.models import build_model
@@ -251,17 +252,19 @@ def no_dataset(tmp_path, monkeypatch):
     fashion_mnist.load_arrays.cache_clear()
 
 
-def run_page(demo_dir: Path, user_dir: Path, monkeypatch):
+def run_page(demo_dir: Path, user_dir: Path, monkeypatch, section: str | None = None):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("REGLAB_DEMO_DIR", str(demo_dir))
     monkeypatch.setenv("REGLAB_CACHE_DIR", str(user_dir))
     at = AppTest.from_file(PAGE, default_timeout=60)
+    if section:
+        at.query_params["section"] = section
     return at.run()
 
 
 def test_page_renders_from_the_cache_and_a_click_draws_a_new_subnetwork(demo_cache, no_dataset, tmp_path, monkeypatch):
-    at = run_page(demo_cache, tmp_path, monkeypatch)
+    at = run_page(demo_cache, tmp_path, monkeypatch, section="One sub-network")
     assert not at.exception, at.exception
     first = at.session_state["dropout_samples"][0]
     assert any("Sub-network #0" in m.value for m in at.markdown)
@@ -270,17 +273,19 @@ def test_page_renders_from_the_cache_and_a_click_draws_a_new_subnetwork(demo_cac
     samples = at.session_state["dropout_samples"]
     assert samples[0]["sample"] == 1 and samples[0]["masks"] != first["masks"] and samples[1] == first
     assert any("Sub-network #1" in m.value for m in at.markdown)
-    texts = " ".join(i.value for i in at.info)
-    assert "dropout-rate-sweep" in texts                    # the sweeps are not in this cache: say how to build
-    assert not any("d2l-dropout and" in i.value for i in at.info)
+    infos = [i.value for _, page in each_section(at, "section") for i in page.info]
+    assert "dropout-rate-sweep" in " ".join(infos)          # the sweeps are not in this cache: say how to build
+    assert not any("d2l-dropout and" in text for text in infos)
 
 
 def test_page_names_the_commands_when_runs_are_missing(no_dataset, tmp_path, monkeypatch):
     empty = tmp_path / "empty"
     empty.mkdir()
     at = run_page(empty, empty, monkeypatch)
-    assert not at.exception, at.exception
-    commands = " ".join(c.value for c in at.code)
+    commands = ""
+    for label, page in each_section(at, "section"):
+        assert not page.exception, (label, page.exception)
+        commands += " ".join(c.value for c in page.code)
     assert "python -m training run --preset d2l-dropout" in commands
     assert "python -m training sweep --sweep dropout-rate-sweep" in commands
 

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 import lessons
 from cache import store
 from tests.conftest import point_app_at, tiny
+from tests.sections import NESTED, each_section
 from training import jobs
 from training.presets import get_preset
 from ui import lesson_charts, sources
@@ -49,12 +50,15 @@ def chart_specs(app: AppTest) -> list[str]:
     return texts
 
 
-def open_page(monkeypatch, mine: Path, page: str, chosen: list[str] | None = None) -> AppTest:
+def open_page(monkeypatch, mine: Path, page: str, chosen: list[str] | None = None,
+              section: str | None = None) -> AppTest:
     point_app_at(monkeypatch, DEMO, mine)
     app = AppTest.from_file(APP, default_timeout=180)
     if chosen is not None:
         app.session_state[sources.MINE_KEY] = chosen
     app.run()
+    if section:
+        app.query_params["section"] = section
     return app.switch_page(page).run()
 
 
@@ -73,9 +77,10 @@ def test_the_sidebar_offers_the_students_run_labelled_with_what_differs(student_
 @pytest.mark.parametrize("page", LESSON_PAGES)
 def test_lesson_pages_show_the_demo_data_by_default(monkeypatch, student_run, page):
     app = open_page(monkeypatch, student_run.parent, page)
-    assert not app.exception, [e.value for e in app.exception]
-    assert not any("No finished runs" in info.value for info in app.info), page
-    assert not any("yours (" in spec for spec in chart_specs(app)), f"{page} drew the student's run unasked"
+    for section, shown in each_section(app, nested=NESTED.get(page)):
+        assert not shown.exception, (section, [e.value for e in shown.exception])
+        assert not any("No finished runs" in info.value for info in shown.info), (page, section)
+        assert not any("yours (" in spec for spec in chart_specs(shown)), f"{page} {section} drew the student's run unasked"
 
 
 def test_every_lesson_chart_reads_the_demo_runs_whatever_the_user_cache_holds(student_run):
@@ -87,7 +92,7 @@ def test_every_lesson_chart_reads_the_demo_runs_whatever_the_user_cache_holds(st
 
 
 def test_the_dropout_lesson_keeps_its_numbers(monkeypatch, student_run):
-    app = open_page(monkeypatch, student_run.parent, "views/dropout.py")
+    app = open_page(monkeypatch, student_run.parent, "views/dropout.py", section="Many sub-networks")
     captions = " ".join(caption.value for caption in app.caption)
     assert "(0.8580)" in captions          # the demo run's weight-scaled accuracy, not the student's
     walk = open_page(monkeypatch, student_run.parent, "views/walkthroughs.py")
@@ -95,11 +100,13 @@ def test_the_dropout_lesson_keeps_its_numbers(monkeypatch, student_run):
 
 
 def test_a_chosen_run_is_drawn_next_to_the_demo_run_and_labelled_as_theirs(monkeypatch, student_run):
-    app = open_page(monkeypatch, student_run.parent, "views/dropout.py", chosen=[str(student_run)])
+    app = open_page(monkeypatch, student_run.parent, "views/dropout.py", chosen=[str(student_run)],
+                    section="The textbook model")
     assert not app.exception, [e.value for e in app.exception]
     specs = chart_specs(app)
     drawn = [spec for spec in specs if "yours (d2l-dropout" in spec]
     assert drawn, "the chosen run is not in any chart"
     assert '"dropout"' in drawn[0] and '"no dropout"' in drawn[0]   # the demo pair is still there
-    captions = " ".join(caption.value for caption in app.caption)
+    app.query_params["section"] = "Many sub-networks"
+    captions = " ".join(caption.value for caption in app.run().caption)
     assert "(0.8580)" in captions          # sections the student's run cannot fill stay on the demo run

@@ -41,7 +41,9 @@ def test_a_try_it_run_draws_in_while_it_trains(monkeypatch, cache_dir):
     monkeypatch.setenv("REGLAB_CACHE_DIR", str(cache_dir))
     monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
     st.cache_data.clear()
-    page = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).switch_page("views/dropout.py").run()
+    page = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    page.query_params["section"] = "The textbook model"   # the section that offers the knob
+    page = page.switch_page("views/dropout.py").run()
     assert not page.exception
     page.button(key="try-dropout-rate-go").click().run()
     assert not page.exception

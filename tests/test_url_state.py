@@ -72,7 +72,7 @@ def test_a_knob_on_each_page_survives_a_reload(demo_server, browser):
     context = browser.new_context()
     page = open_page(context, f"{demo_server}/bias_variance")
     page.get_by_role("tab", name="Weight decay").click()
-    settle(page, "bv_tab", "Weight decay")
+    settle(page, "section", "Weight decay")
     reloaded(page)
     assert page.get_by_role("tab", name="Weight decay").get_attribute("aria-selected") == "true"
     page.get_by_role("tab", name="Polynomial fits").click()
@@ -82,7 +82,7 @@ def test_a_knob_on_each_page_survives_a_reload(demo_server, browser):
     reloaded(page)
     assert checked_radio(page, "degree 1: underfitting")
 
-    page.goto(f"{demo_server}/covariate_shift", wait_until="domcontentloaded")
+    page.goto(f"{demo_server}/covariate_shift?section=Per-layer+drift", wait_until="domcontentloaded")
     page.wait_for_selector(CHART, timeout=90_000)
     pick(page, "Drift measure", "std change")   # the human label (analysis.palette.LABELS)
     settle(page, "bn_drift_measure", "std change")   # the URL keeps the shown label
@@ -108,21 +108,25 @@ def test_a_knob_on_each_page_survives_a_reload(demo_server, browser):
 
 
 def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(demo_server, browser):
+    """A link holds the open section and the knobs shown in it (a section not shown is not
+    computed, so its knobs are not part of the view)."""
     context = browser.new_context()
     page = open_page(context, f"{demo_server}/bias_variance")
     pick(page, "Case", "degree 19: 20 features")
     settle(page, "bv_case")
+    case_link = page.url
     page.get_by_role("tab", name="Capacity sweep").click()
-    settle(page, "bv_tab", "Capacity sweep")
-    link = page.url
+    settle(page, "section", "Capacity sweep")
+    section_link = page.url
     context.close()
 
     fresh = browser.new_context()   # no cookies, no session: only the link
-    shared = open_page(fresh, link)
+    shared = open_page(fresh, case_link)
     shared.wait_for_timeout(1000)
-    assert shared.get_by_role("tab", name="Capacity sweep").get_attribute("aria-selected") == "true"
-    shared.get_by_role("tab", name="Polynomial fits").click()
-    shared.wait_for_timeout(1000)
+    assert shared.get_by_role("tab", name="Polynomial fits").get_attribute("aria-selected") == "true"
     assert checked_radio(shared, "degree 19: 20 features")
     shared.screenshot(path=str(REPO / "test-artifacts" / "shared-link.png"))
+    shared = open_page(fresh, section_link)
+    shared.wait_for_timeout(1000)
+    assert shared.get_by_role("tab", name="Capacity sweep").get_attribute("aria-selected") == "true"
     fresh.close()

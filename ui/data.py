@@ -136,10 +136,53 @@ def runs_named_any(names: Iterable[str], dirs: Iterable[Path | str] | None = Non
 
     wanted, rows = set(names), []
     for cache_dir in (lesson_dirs() if dirs is None else dirs):
-        for folder in store.iter_run_folders(cache_dir):
-            if _raw_name(folder) in wanted and (row := _describe(folder)) is not None:
+        index = names_index(cache_dir)
+        unnamed = [f for f in index.get(None, ()) if _raw_name(f) in wanted]   # readable by now?
+        for folder in sorted([*unnamed, *(f for name in wanted for f in index.get(name, ()))]):
+            if (row := _describe(folder)) is not None:
                 rows.append(row)
     return pd.DataFrame(_dedupe(rows), columns=LISTING_COLUMNS)
+
+
+def names_index(cache_dir: Path | str) -> dict[str | None, tuple[Path, ...]]:
+    """spec name -> the cache's run folders of that name (None: no readable name yet).
+
+    A lesson page looks up dozens of names among hundreds of folders on every rerun; the
+    index is rebuilt only when the cache directory changes (a folder lands or is deleted:
+    its mtime moves), since a folder's spec.json never changes once it is there."""
+    root = Path(cache_dir)
+    try:
+        stamp = root.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _names_index(str(root), stamp)
+
+
+def cache_stamp(cache_dir: Path | str) -> tuple:
+    """Changes whenever anything a chart reads from the cache can: a run folder lands or
+    leaves (the directory's mtime), or a run writes its status (each probe and state change;
+    the largest status.json mtime). One stat per run, no file read."""
+    root = Path(cache_dir)
+    try:
+        stamp = root.stat().st_mtime_ns
+    except OSError:
+        return ()
+    latest = 0
+    for folders in names_index(root).values():
+        for folder in folders:
+            try:
+                latest = max(latest, (folder / "status.json").stat().st_mtime_ns)
+            except OSError:
+                continue
+    return stamp, latest
+
+
+@functools.lru_cache(maxsize=64)
+def _names_index(root: str, stamp: int) -> dict[str | None, tuple[Path, ...]]:
+    index: dict[str | None, list[Path]] = {}
+    for folder in store.iter_run_folders(root):
+        index.setdefault(_raw_name(folder), []).append(folder)
+    return {name: tuple(folders) for name, folders in index.items()}
 
 
 def spec_name(folder: Path | str) -> str | None:

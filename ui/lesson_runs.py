@@ -29,7 +29,7 @@ NOT_TRAINING = {"data.data_dir", "probe_every", "device", "checkpoint_every_epoc
 
 @dataclass(frozen=True)
 class Shown:
-    chart: alt.TopLevelMixin
+    chart: alt.TopLevelMixin | dict   # an Altair chart, or its Vega-Lite spec once built
     data: pd.DataFrame
     caption: str = ""
 

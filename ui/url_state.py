@@ -11,9 +11,30 @@ not widget keys, so the two never collide.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import streamlit as st
+
 BIND = "query-params"
 
 
 def bound(key: str) -> dict[str, str]:
     """Keyword arguments that bind a widget (or st.tabs) to the URL parameter `key`."""
     return {"key": key, "bind": BIND}
+
+
+def sections(key: str, renderers: dict[str, Callable[[], None]]) -> str:
+    """A long page as tabs bound to the URL parameter `key`, of which only the open one runs.
+
+    Streamlit computes every tab's content unless the tabs track their state; bound to the
+    URL they do, and `.open` tells which one is shown. So a page's first chart waits only for
+    its own section, a knob reruns one section, and a shared link opens the same section.
+    Returns the open section's label."""
+    labels = list(renderers)
+    opened = labels[0]
+    for tab, label in zip(st.tabs(labels, **bound(key)), labels):
+        if tab.open:
+            opened = label
+            with tab:
+                renderers[label]()
+    return opened

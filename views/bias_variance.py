@@ -23,7 +23,7 @@ from ui.data import fingerprint, latest_run, load_table, runs_named, spec_value
 from ui.lesson_runs import command
 from ui.lesson_view import show_lesson_chart
 from ui.messages import diverged_run, missing_runs
-from ui.url_state import bound
+from ui.url_state import bound, sections
 
 TEXTBOOK = {"degree 3: a good fit": presets.core.POLYNOMIAL_DEGREE3.name, "degree 1: underfitting": presets.core.POLYNOMIAL_DEGREE1.name,
             "degree 19: 20 features": presets.core.POLYNOMIAL_DEGREE19.name}
@@ -311,24 +311,24 @@ def random_features() -> None:
 st.title("Bias-Variance")
 st.markdown("Test error = bias^2 + variance + noise, **measured**: every decomposition below comes from "
             "models trained on independent training sets and scored on the same test inputs.")
-fits, capacity, decay, networks = st.tabs(["Polynomial fits", "Capacity sweep", "Weight decay", "Neural networks"], **bound("bv_tab"))
-with fits:
+def polynomial_fits() -> None:
+    """The textbook's three fits, or any degree and size in closed form."""
     case = st.radio("Case", [*TEXTBOOK, CUSTOM], horizontal=True, **bound("bv_case"))
     if case == CUSTOM:
         custom_fit()
     else:
         textbook_fit(TEXTBOOK[case])
-with capacity:
-    capacity_sweep()
-with decay:
-    weight_decay()
-with networks:
-    trained, rf, interpolation = st.tabs(["SGD-trained MLP", "Random features: double descent",
-                                          "Trained to interpolation"], **bound("bv_nn_tab"))
-    with trained:
+
+
+def networks() -> None:
+    """Bias and variance of trained networks, and the second descent."""
+    def sgd_trained() -> None:
         neural_networks()
         effect_sections.yang_setup()
-    with rf:
-        random_features()
-    with interpolation:
-        effect_sections.double_descent()
+
+    sections("nn_section", {"SGD-trained MLP": sgd_trained, "Random features: double descent": random_features,
+                           "Trained to interpolation": effect_sections.double_descent})
+
+
+sections("section", {"Polynomial fits": polynomial_fits, "Capacity sweep": capacity_sweep,
+                    "Weight decay": weight_decay, "Neural networks": networks})
