@@ -81,7 +81,7 @@ LABELS: dict[str, str] = {
     "bias2": "bias^2", "risk": "risk", "ensemble_test_error": "ensemble test error",
     "train_error": "train error", "test_error": "test error",
     "test_accuracy": "test accuracy", "train_accuracy": "train accuracy", "val_accuracy": "validation accuracy", "beta1": "beta1 (Adam)",
-    "lr": "learning rate",
+    "lr": "learning rate", "width": "hidden units per layer", "layers": "hidden layers",
 }
 
 
