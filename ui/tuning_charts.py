@@ -51,8 +51,10 @@ def tuning_searches(chart: Callable[[pd.DataFrame], alt.TopLevelMixin], dirs: Se
     frame = tuning.selection_frame(runs, LR_BETA, by="search")
     stories = [findings.choice_story(tuning.choice_of(part, LR_BETA), f"{search} search")
                for search, part in frame.groupby("search", sort=False)]
-    return Shown(chart(frame), frame, " ".join(["Same budget, 9 runs each: count the distinct learning rates each "
-                                                "tried.", *stories]))
+    sizes = frame.groupby("search", sort=False).size()
+    budget = (f"Same budget, {sizes.iloc[0]} runs each" if sizes.nunique() == 1 else
+              ", ".join(f"{search} {n} runs" for search, n in sizes.items()))
+    return Shown(chart(frame), frame, " ".join([f"{budget}: count the distinct learning rates each tried.", *stories]))
 
 
 SHAPE = ("width", "layers")
@@ -65,7 +67,7 @@ def tuning_shape(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
                          "val_accuracy": table["val_accuracy"], "test_accuracy": table["test_accuracy"]})
     frame = tuning.selection_frame(runs, SHAPE)
     chart = lc.grid_heatmap(frame, x="width", y="layers", title="Hidden units x layers")
-    return Shown(chart, frame, findings.choice_story(tuning.choice_of(frame, SHAPE), "9 shapes"))
+    return Shown(chart, frame, findings.choice_story(tuning.choice_of(frame, SHAPE), "shape sweep"))
 
 
 # chart id -> (builder, the analysis functions behind it); ui/lesson_charts.py registers them
