@@ -2,6 +2,7 @@
 trained on, scored as split "val"; specs that do not set it keep their run ids."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 
@@ -89,3 +90,20 @@ def test_bounds_count_the_examples_trained_on():
     spec = build_spec({"data": {"n_train": 10_000, "validation_fraction": 0.2}, "batch_size": 250, "epochs": 1})
     assert bounds.data_shape(spec.data)[0] == 8_000
     assert bounds.total_steps(spec) == 32
+
+
+def test_the_runs_table_and_curves_carry_the_val_split():
+    from analysis import compare, palette, run_charts
+
+    final = compare.final_metrics({"final": {"train_accuracy": 0.9, "val_accuracy": 0.8, "test_accuracy": 0.7}})
+    assert final["val_accuracy"] == 0.8 and final["val_loss"] is None
+    rows = [{"step": 1, "epoch": 1, "member": 0, "split": split, "metric": "loss", "value": v, "kind": "epoch"}
+            for split, v in (("train", 0.1), ("val", 0.2), ("test", 0.3), ("train_batch", 0.15))]
+    curves = compare.curves({"a": pd.DataFrame(rows)}, "epoch")
+    assert set(curves["split"]) == {"train", "val", "test"}
+    spec = run_charts.curve_chart(curves, "loss", "epoch").to_dict()
+    dash = spec["encoding"]["strokeDash"]["scale"]
+    assert dict(zip(dash["domain"], dash["range"])) == {"train": palette.DASHED, "val": palette.DOTTED,
+                                                        "test": palette.SOLID}
+    plain = run_charts.curve_chart(curves[curves["split"] != "val"], "loss", "epoch").to_dict()
+    assert plain["encoding"]["strokeDash"]["scale"]["domain"] == ["train", "test"]
