@@ -90,6 +90,10 @@ def test_bounds_count_the_examples_trained_on():
     spec = build_spec({"data": {"n_train": 10_000, "validation_fraction": 0.2}, "batch_size": 250, "epochs": 1})
     assert bounds.data_shape(spec.data)[0] == 8_000
     assert bounds.total_steps(spec) == 32
+    poly = PRESETS["polynomial-degree3"].spec.with_overrides({"data.validation_fraction": 0.3})
+    data = load_dataset(poly.data)
+    assert bounds.data_shape(poly.data)[:2] == (len(data.y_train), len(data.y_test))
+    assert bounds.validation_size(100, 0.3) == len(data.y_val)
 
 
 def test_the_runs_table_and_curves_carry_the_val_split():
