@@ -11,7 +11,7 @@ import pandas as pd
 
 BANDS = (("q7", "q93"), ("q16", "q84"), ("q31", "q69"))   # TensorBoard's distribution view
 BAND_COLUMNS = ["q7", "q16", "q31", "q50", "q69", "q84", "q93"]
-CURVE_SPLITS = ("train", "test")
+CURVE_SPLITS = ("train", "val", "test")   # "val": runs with data.validation_fraction
 
 
 def _stack(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -119,6 +119,8 @@ def _step_gap(steps: pd.Series) -> float:
 
 
 def final_metrics(status: dict) -> dict:
-    """The run's final train/test numbers from status.json, as flat columns for a table."""
+    """The run's final train/val/test numbers from status.json, as flat columns for a table
+    (val blank for a run without a validation split)."""
     final = status.get("final") or {}
-    return {key: final.get(key) for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy")}
+    return {f"{split}_{metric}": final.get(f"{split}_{metric}") for metric in ("loss", "accuracy")
+            for split in CURVE_SPLITS}

@@ -191,3 +191,23 @@ def variance_story(comps: pd.DataFrame, knob: str = "width") -> str:
                f"of two huge numbers" if at in bias.index and bias[at] < 0 else "")
         parts.append(f"{variant}: variance peaks at {knob} {at:g} ({variance.max():.3g}){dip}")
     return "Here " + "; ".join(parts) + "."
+
+
+# ---------------------------------------------------------------- tuning
+
+def _setting(setting: dict) -> str:
+    """{'lr': 0.001, 'beta1': 0.9} -> "learning rate 0.001, beta1 0.9"; widths and layers read as a net."""
+    if set(setting) == {"width", "layers"}:
+        layers = int(setting["layers"])
+        return f"{layers} hidden layer{'s' if layers > 1 else ''} of {int(setting['width'])} units"
+    names = {"lr": "learning rate"}
+    return ", ".join(f"{names.get(knob, knob)} {value:g}" for knob, value in setting.items())
+
+
+def choice_story(choice, what: str = "") -> str:
+    """The caption of a tuning chart: the setting chosen on the validation split, its validation
+    score, and the chosen run's test score, read once after the choice."""
+    score = choice.score.removeprefix("val_")
+    where = f" of the {what}" if what else ""
+    return (f"Chosen on validation {score}{where}: {_setting(choice.setting)} ({choice.val_score:.3f}, best of "
+            f"{choice.n_runs} runs). Its test {score}, read once after the choice: {choice.test_score:.3f}.")

@@ -59,40 +59,66 @@ def member_spread(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
                      axis=1).reset_index()
 
 
-def grid_heatmap(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt.LayerChart:
-    """Grid search: one cell per (lr, beta1), coloured and labelled by the final metric."""
-    base = alt.Chart(frame).encode(x=alt.X("lr:O", title="learning rate", axis=alt.Axis(labelAngle=0)),
-                                   y=alt.Y("beta1:O", title=palette.label("beta1")))
+def _tips(frame: pd.DataFrame, *fields: str) -> list[alt.Tooltip]:
+    """Tooltips for the knobs and scores a tuning frame has (the test score only on the chosen run)."""
+    scores = [c for c in ("val_accuracy", "test_accuracy") if c in frame]
+    return [*(alt.Tooltip(f"{f}:Q", format=".3g") for f in fields), *(alt.Tooltip(f"{c}:Q", title=palette.label(c),
+            format=".4f") for c in scores)]
+
+
+def _chosen_ring(base: alt.Chart, mark: str = "point") -> alt.Chart:
+    """An outline around the run chosen on the validation split (a frame's `chosen` row)."""
+    chosen = base.transform_filter("datum.chosen")
+    if mark == "rect":
+        return chosen.mark_rect(filled=False, stroke=palette.BLACK, strokeWidth=3)
+    return chosen.mark_point(shape="circle", size=420, filled=False, color=palette.BLACK, strokeWidth=2)
+
+
+def grid_heatmap(frame: pd.DataFrame, metric: str = "val_accuracy", x: str = "lr", y: str = "beta1",
+                 title: str = "Grid search") -> alt.LayerChart:
+    """A grid over two knobs: one cell per run, coloured and labelled by its final `metric`,
+    the chosen run (a `chosen` column) outlined."""
+    base = alt.Chart(frame).encode(x=alt.X(f"{x}:O", title=palette.label(x), axis=alt.Axis(labelAngle=0)),
+                                   y=alt.Y(f"{y}:O", title=palette.label(y)))
     cells = base.mark_rect().encode(color=alt.Color(f"{metric}:Q", title=palette.label(metric),
                                                     scale=alt.Scale(scheme="viridis")),
-                                    tooltip=["lr:Q", "beta1:Q", alt.Tooltip(f"{metric}:Q", format=".4f")])
+                                    tooltip=_tips(frame, x, y))
     # viridis runs from dark to bright yellow: dark text on the brighter half, white on the rest
     middle = (frame[metric].min() + frame[metric].max()) / 2 if len(frame) else 0
     labels = base.mark_text(fontSize=14).encode(
         text=alt.Text(f"{metric}:Q", format=".3f"),
         color=alt.condition(f"datum['{metric}'] > {float(middle)!r}", alt.value(palette.TEXT), alt.value(palette.TEXT_ON_DARK)))
-    return alt.layer(cells, labels).properties(width=320, height=240, title=alt.TitleParams(
-        "Grid search: final test accuracy", subtitle="Each cell is one full training run."))
+    layers = [cells, labels, *([_chosen_ring(base, "rect")] if "chosen" in frame else [])]
+    return alt.layer(*layers).properties(width=320, height=240, title=alt.TitleParams(
+        f"{title}: final {palette.label(metric)}",
+        subtitle="Each cell is one full training run; outlined: the run this score chooses."))
 
 
-def search_scatter(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt.Chart:
-    """Grid and random search points in the (lr, beta1) plane, coloured by the final metric."""
-    return alt.Chart(frame).mark_point(filled=True, size=120).encode(
+def search_scatter(frame: pd.DataFrame, metric: str = "val_accuracy") -> alt.LayerChart:
+    """Grid and random search points in the (lr, beta1) plane, coloured by the final metric,
+    each search's chosen run ringed."""
+    base = alt.Chart(frame).encode(
         x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"), axis=alt.Axis(format=",.4~r")),
-        y=alt.Y("beta1:Q", title=palette.label("beta1"), scale=alt.Scale(zero=False)),
+        y=alt.Y("beta1:Q", title=palette.label("beta1"), scale=alt.Scale(zero=False)))
+    points = base.mark_point(filled=True, size=120).encode(
         color=alt.Color(f"{metric}:Q", title=palette.label(metric), scale=alt.Scale(scheme="viridis")),
         shape=alt.Shape("search:N", title="search"),
-        tooltip=["search:N", alt.Tooltip("lr:Q", format=".3g"), "beta1:Q", alt.Tooltip(f"{metric}:Q", format=".4f")],
-    ).properties(width=420, height=280, title=alt.TitleParams(
-        "Where each search looked", subtitle="A grid tries 3 learning rates; 9 random points try 9."))
+        tooltip=[alt.Tooltip("search:N"), *_tips(frame, "lr", "beta1")])
+    layers = [points, *([_chosen_ring(base)] if "chosen" in frame else [])]
+    return alt.layer(*layers).properties(width=420, height=280, title=alt.TitleParams(
+        "Where each search looked", subtitle="A grid tries 3 learning rates; 9 random points try 9. Ringed: each "
+                                             "search's choice."))
 
 
-def lr_projection_chart(frame: pd.DataFrame, metric: str = "test_accuracy") -> alt.Chart:
+def lr_projection_chart(frame: pd.DataFrame, metric: str = "val_accuracy") -> alt.LayerChart:
     """The same runs seen along the learning-rate axis only: the grid stacks 3 beta1 values on
     each of 3 rates, random search spreads its runs over 9 rates."""
-    return alt.Chart(frame).mark_point(filled=True, size=90, opacity=0.8).encode(
+    base = alt.Chart(frame).encode(
         x=alt.X("lr:Q", title="learning rate", scale=alt.Scale(type="log"), axis=alt.Axis(format=",.4~r")),
-        y=alt.Y(f"{metric}:Q", title=palette.label(metric), scale=alt.Scale(zero=False)),
+        y=alt.Y(f"{metric}:Q", title=palette.label(metric), scale=alt.Scale(zero=False)))
+    points = base.mark_point(filled=True, size=90, opacity=0.8).encode(
         color=palette.color("search", ["grid", "random"], title="search"), shape=alt.Shape("search:N", title="search"),
-        tooltip=["search:N", alt.Tooltip("lr:Q", format=".3g"), "beta1:Q", alt.Tooltip(f"{metric}:Q", format=".4f")],
-    ).properties(width=420, height=260, title="Final test accuracy vs learning rate, both searches")
+        tooltip=[alt.Tooltip("search:N"), *_tips(frame, "lr", "beta1")])
+    layers = [points, *([_chosen_ring(base)] if "chosen" in frame else [])]
+    return alt.layer(*layers).properties(width=420, height=260,
+                                         title=f"Final {palette.label(metric)} vs learning rate, both searches")

@@ -36,7 +36,7 @@ OKABE_ITO = (BLACK, ORANGE, SKY_BLUE, BLUISH_GREEN, YELLOW, BLUE, VERMILLION, RE
 
 COLORS: dict[str, str] = {
     # splits
-    "train": ORANGE, "test": BLUE, "gap": BLACK,
+    "train": ORANGE, "test": BLUE, "gap": BLACK, "val": REDDISH_PURPLE,
     "train error": ORANGE, "test error": BLUE, "train loss": ORANGE, "test loss": BLUE,
     # regularizer off / on
     "no BN": VERMILLION, "BN": BLUISH_GREEN, "noisy BN": SKY_BLUE,
@@ -66,7 +66,7 @@ REFERENCE = GREY                                    # rules and curves that are 
 TEXT, TEXT_ON_DARK = BLACK, WHITE                   # labels printed on cells
 
 SOLID, DASHED, DOTTED = [1, 0], [6, 4], [2, 3]
-DASHES: dict[str, list[int]] = {"train": DASHED, "test": SOLID, "train error": DASHED, "test error": SOLID,
+DASHES: dict[str, list[int]] = {"train": DASHED, "test": SOLID, "val": DOTTED, "train error": DASHED, "test error": SOLID,
                                 "train loss": DASHED, "test loss": SOLID}
 SPLITS = ("train", "test")
 
@@ -80,8 +80,8 @@ LABELS: dict[str, str] = {
     "yang-mse-raw": "MSE on raw outputs (Yang et al.)", "scores": "scores", "classical": "squared error",
     "bias2": "bias^2", "risk": "risk", "ensemble_test_error": "ensemble test error",
     "train_error": "train error", "test_error": "test error",
-    "test_accuracy": "test accuracy", "train_accuracy": "train accuracy", "beta1": "beta1 (Adam)",
-    "lr": "learning rate",
+    "test_accuracy": "test accuracy", "train_accuracy": "train accuracy", "val_accuracy": "validation accuracy", "beta1": "beta1 (Adam)",
+    "lr": "learning rate", "width": "hidden units per layer", "layers": "hidden layers",
 }
 
 

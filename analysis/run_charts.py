@@ -51,15 +51,22 @@ def _tips(*fields: tuple[str, str] | tuple[str, str, str]) -> list[alt.Tooltip]:
     return [alt.Tooltip(f[0], type=f[1], **({"format": f[2]} if len(f) > 2 else {})) for f in fields]
 
 
+def _splits(data: pd.DataFrame) -> list[str]:
+    """Train and test always (the key reads the same on every chart), val where a run has it."""
+    present = set(data["split"]) if "split" in data else set()
+    return [s for s in ("train", "val", "test") if s in palette.SPLITS or s in present]
+
+
 def curve_chart(curves: pd.DataFrame, metric: str, align: str = "step", height: int = 260) -> alt.Chart:
-    """Train (dashed) and test (solid) `metric` against step or epoch, one colour per run."""
+    """Train (dashed), validation (dotted, where held out) and test (solid) `metric` against
+    step or epoch, one colour per run."""
     data = curves[curves["metric"] == metric]
     point = alt.OverlayMarkDef(size=18) if palette.sparse(data, ["run", "split"]) else False
     return alt.Chart(data).mark_line(point=point).encode(
         x=_x(align),
         y=alt.Y("value:Q", title=METRIC_TITLES.get(metric, metric), scale=alt.Scale(zero=False)),
         color=_run_color(data, facets=False),
-        strokeDash=palette.split_dash(title="Split"),
+        strokeDash=palette.split_dash(domain=_splits(data), title="Split"),
         detail=alt.Detail("split:N"),
         opacity=_opacity(1.0),
         tooltip=_tips(("run", "nominal"), ("split", "nominal"), ("step", "quantitative"),

@@ -129,8 +129,9 @@ LESSONS: tuple[Lesson, ...] = (
            charts=("activation-derivatives", "deep-grad-norms", "deep-dead-units"), walkthrough="07-activations.md"),
     Lesson("model-selection", "Model selection done right", "model-selection",
            charts=("selection-degree", "selection-lambda"), walkthrough="08-model-selection.md"),
-    Lesson("tuning", "Hyperparameter tuning", "runs", sweeps=(tuning.TUNING_GRID, tuning.TUNING_RANDOM),
-           charts=("tuning-grid", "tuning-search-plane", "tuning-lr-projection"), walkthrough="05-tuning.md"),
+    Lesson("tuning", "Hyperparameter tuning", "runs", sweeps=(tuning.TUNING_GRID, tuning.TUNING_RANDOM, tuning.TUNING_SHAPE),
+           charts=("tuning-grid", "tuning-search-plane", "tuning-lr-projection", "tuning-shape"),
+           walkthrough="05-tuning.md"),
     Lesson("mlp", "The textbook MLP", "runs", presets=(core.D2L_MLP,)),
 )
 

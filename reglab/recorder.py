@@ -99,7 +99,7 @@ class Recorder:
         """Report a score, e.g. log("test", "accuracy", 0.91, epoch=3), at the current step.
         `epoch`: epochs completed when it was measured (1 after the first pass), for an
         end-of-epoch score: the Runs page's epoch-aligned comparisons use those. Splits
-        "train" and "test" with metrics "loss" and "accuracy" fill the Runs table's columns."""
+        "train", "val" and "test" with metrics "loss" and "accuracy" fill the Runs table's columns."""
         if self._closed:
             self._warn_once("closed", "log() after close() is ignored")
             return

@@ -21,6 +21,7 @@ MAX_FEATURES = 100_000           # data.n_features (linear-highdim)
 MAX_PROBE_BATCH = 65_536
 MAX_PARAMETERS = 200_000_000     # weights and biases over all ensemble members
 MAX_TOTAL_STEPS = 2_000_000      # epochs x steps per epoch
+MAX_VALIDATION_FRACTION = 0.5    # data.validation_fraction < this: most of the training set still trains
 
 # What each dataset holds when n_train / n_test are None, and its input/output sizes.
 # training/datasets.py builds the tensors; a test checks these agree with it.
@@ -35,8 +36,19 @@ TORCH_BASE_BYTES = 700 * 2**20   # a job process with torch loaded, before any t
 EVAL_CHUNK = 8192                # training/losses.evaluate's chunk
 
 
+def validation_size(n_train: int, fraction: float) -> int:
+    """Examples of an n_train training set held out as split 'val' (the trainer's and these checks' one count)."""
+    return round(fraction * n_train)
+
+
 def data_shape(data: "DataSpec") -> tuple[int, int, int, int]:
-    """(n_train, n_test, input features, outputs) the loader will produce."""
+    """(n_train, n_test, input features, outputs) the loader will produce; n_train counts the
+    examples trained on, after the validation split is held out."""
+    n_train, n_test, inputs, outputs = _loaded_shape(data)
+    return n_train - validation_size(n_train, data.validation_fraction), n_test, inputs, outputs
+
+
+def _loaded_shape(data: "DataSpec") -> tuple[int, int, int, int]:
     full_train, full_test = FULL_SIZES[data.name]
     if data.name == "fashion-mnist":
         n_train, n_test = min(data.n_train or full_train, full_train), min(data.n_test or full_test, full_test)
@@ -91,12 +103,13 @@ def check_bounds(spec: "RunSpec") -> None:
 
 def estimate_memory(spec: "RunSpec") -> int:
     """Bytes a job for `spec` may need at its peak (float32 everywhere; generous, not exact)."""
-    n_train, n_test, inputs, outputs = data_shape(spec.data)
+    _, n_test, inputs, outputs = data_shape(spec.data)
     members, m = spec.ensemble, per_member_examples(spec)
     sizes, hidden = layer_sizes(spec), sum(spec.model.widths) + outputs
     params = parameter_count(spec)
     optimizer_states = {"sgd": 1 if spec.optim.momentum else 0, "adam": 2, "lstsq": 0}[spec.optim.name]
-    data = 4 * 2 * (n_train + n_test) * inputs            # the tensors and one normalised copy
+    loaded = _loaded_shape(spec.data)[0]                  # the validation split stays in memory too
+    data = 4 * 2 * (loaded + n_test) * inputs             # the tensors and one normalised copy
     if spec.data.name == "fashion-mnist":
         data += 70_000 * FASHION_PIXELS                    # the raw uint8 arrays
     model = 4 * params * (3 + optimizer_states)            # weights, grads, a probe snapshot, optimizer state

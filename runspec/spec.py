@@ -56,6 +56,9 @@ class DataSpec(_Frozen):
     data_dir: str | None = Field(default=None, description="where to look for the dataset first")
     downsample: Literal[1, 2, 4, 7] = Field(default=1, description="images: the mean of each k x k pixel block "
                                             "(Fashion-MNIST 28x28 -> 14x14, 7x7 or 4x4 inputs)")
+    validation_fraction: float = Field(default=0.0, ge=0.0, lt=bounds.MAX_VALIDATION_FRACTION,
+                                       description="share of the (sub-sampled) training set held out as split 'val', "
+                                       "drawn from resample_seed and never trained on")
 
     @field_validator("name")
     @classmethod

@@ -365,40 +365,7 @@ def test_covariate_shift_page_placement_caption():
           acc.to_dict())
 
 
-# ---------------------------------------------------------------- lesson 05: tuning
-
-L05 = LESSONS / "05-tuning.md"
-
-
-def test_l05_the_setup_and_the_budgets():
-    spec = presets.tuning.TUNING_GRID.specs()[0][1]
-    claim(L05, "trained with Adam on 10,000 Fashion-MNIST images for 3 epochs, scored on 2,000 test images",
-          (spec.optim.name, spec.data.n_train, spec.epochs, spec.data.n_test) == ("adam", 10_000, 3, 2_000), spec)
-    plane = shown("tuning-search-plane")
-    distinct = plane.groupby("search")["lr"].nunique().to_dict()
-    claim(L05, "With 9 runs the grid tests 3 learning rates and the random search 9",
-          distinct == {"grid": 3, "random": 9} and plane.groupby("search").size().to_dict() == {"grid": 9, "random": 9},
-          distinct)
-
-
-def test_l05_the_learning_rate_matters_more_than_beta1():
-    grid = shown("tuning-grid")
-    across_lr = grid.groupby("beta1")["test_accuracy"].agg(lambda v: v.max() - v.min()).min()
-    across_beta = grid.groupby("lr")["test_accuracy"].agg(lambda v: v.max() - v.min()).max()
-    claim(L05, "the learning rate moves the result a lot, while beta1 between 0.8 and 0.9 moves it little",
-          across_lr > 2 * across_beta, f"smallest spread over lr {across_lr:.3f}, largest over beta1 {across_beta:.3f}")
-
-
-def test_l05_bn_widens_the_usable_learning_rates():
-    from analysis import covariate_shift as cs
-    from ui.lesson_runs import sweep
-
-    runs = sweep(presets.covariate_shift.BN_LR_SWEEP.name, {"lr": "optim.lr", "batchnorm": "model.batchnorm"}, DEMO,
-                 states=("finished", "diverged"))
-    usable = cs.usable_lr_range(cs.sweep_outcomes(runs)).set_index("batchnorm")
-    claim(L05, "For which one is the band of learning rates that train well wider? ### Predict - [x] With BN",
-          usable.loc["before", "count"] > usable.loc["none", "count"]
-          and usable.loc["before", "highest"] > usable.loc["none", "highest"], usable.to_dict())
+# lesson 05 (tuning): tests/test_claims_tuning.py
 
 
 # ---------------------------------------------------------------- the README's table of measured figures

@@ -74,3 +74,15 @@ def test_percentile_modes_and_fit_stories():
         findings.modes_story(modes)
     assert "2.0 times the training error" in findings.fit_story({"train_loss": 0.01, "test_loss": 0.02})
     assert findings.fit_story({}) == ""
+
+
+def test_choice_story_names_the_setting_its_validation_score_and_the_test_score_once():
+    from analysis.tuning import choose
+
+    runs = pd.DataFrame({"lr": [0.1, 0.01], "beta1": [0.9, 0.8], "val_accuracy": [0.5, 0.8],
+                         "test_accuracy": [0.9, 0.7]})
+    text = findings.choice_story(choose(runs, ("lr", "beta1")), "grid")
+    assert text == ("Chosen on validation accuracy of the grid: learning rate 0.01, beta1 0.8 (0.800, best of 2 runs). "
+                    "Its test accuracy, read once after the choice: 0.700.")
+    shape = pd.DataFrame({"width": [64, 256], "layers": [2, 1], "val_accuracy": [0.7, 0.6], "test_accuracy": [0.1, 0.9]})
+    assert "2 hidden layers of 64 units (0.700" in findings.choice_story(choose(shape, ("width", "layers")))

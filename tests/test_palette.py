@@ -109,6 +109,7 @@ def lesson_spec(chart_id: str) -> dict:
     ("poly-decomposition", {"bias^2", "variance", "noise"}),
     ("keras-concrete-mae", {"no BN"}),                           # BatchNorm on real data
     ("tuning-lr-projection", {"grid", "random"}),                # lesson 5
+    ("tuning-shape", set()),
 ])
 def test_a_chart_per_page_uses_the_palette(chart_id, concepts):
     check(lesson_spec(chart_id), set(concepts))

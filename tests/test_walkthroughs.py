@@ -41,7 +41,8 @@ def _tiny_runs():
     runs += [tiny(PRESETS[name].spec, model__widths=[8, 8, 8], **dict(SMALL_MNIST, probes__weights=True)) for name in
              ("deep-sigmoid", "deep-tanh", "deep-relu", "deep-relu-high-lr", "deep-sigmoid-bn", "deep-relu-high-lr-bn")]
     sweeps = {"dropout-rate-sweep": dict(model__widths=[16, 16]), "bn-lr-sweep": dict(model__widths=[8, 8, 8]),
-              "tuning-grid": dict(model__widths=[16]), "tuning-random": dict(model__widths=[16])}
+              "tuning-grid": dict(model__widths=[16]), "tuning-random": dict(model__widths=[16]),
+              "tuning-shape": {}}   # its widths are the sweep's point: the first two, 64 and 256 units
     for name, shape in sweeps.items():
         runs += [tiny(spec, **shape, **no_probes) for _, spec in SWEEPS[name].specs()[:2]]
     runs += [tiny(spec, epochs=3, probe_every=5, ensemble=2) for _, spec in SWEEPS["weight-decay-sweep"].specs()[:3]]
@@ -243,6 +244,9 @@ def test_charts_read_the_measured_values(lesson_cache):
     assert shown.data["true"].tolist() == [5.0, 1.2, -3.4, 5.6]
     grid = lesson_charts.render("tuning-grid", [lesson_cache]).data
     assert sorted(grid["lr"]) == [0.1, 0.1] and sorted(grid["beta1"]) == [0.8, 0.88]
+    assert grid["chosen"].sum() == 1 and grid["test_accuracy"].notna().sum() == 1   # chosen on val, test read once
+    shape = lesson_charts.render("tuning-shape", [lesson_cache]).data
+    assert sorted(shape["width"]) == [64, 256] and set(shape["layers"]) == {1}
 
 
 # ---------------------------------------------------------------- the page

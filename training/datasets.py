@@ -4,6 +4,8 @@ Each loader takes a DataSpec and returns a `Dataset` (train/test tensors plus wh
 pages need to explain it). Subsets and label noise are drawn from `resample_seed`; the
 synthetic problems draw their test set from a fixed seed so that runs on different
 training draws are scored on the same test inputs (the bias-variance lesson needs that).
+`data.validation_fraction` then moves part of the training draw to x_val / y_val
+(training/validation.py); 'standardize' statistics are taken before, over the whole draw.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 import torch
 
-from training import concrete, csv_datasets, fashion_mnist, tabular
+from training import concrete, csv_datasets, fashion_mnist, tabular, validation
 
 if TYPE_CHECKING:
     from runspec import DataSpec, RunSpec
@@ -38,6 +40,8 @@ class Dataset:
     x_train_1d: torch.Tensor | None = None     # the scalar input behind polynomial features, for plots
     x_test_1d: torch.Tensor | None = None
     meta: dict = field(default_factory=dict)
+    x_val: torch.Tensor | None = None          # the validation split held out of the training set (training/validation.py)
+    y_val: torch.Tensor | None = None
 
     @property
     def in_features(self) -> int:
@@ -51,7 +55,7 @@ class Dataset:
 def as_reconstruction(data: Dataset) -> Dataset:
     """An autoencoder's task: the inputs are the targets (regression on every input feature)."""
     return Dataset(data.x_train, data.x_train, data.x_test, data.x_test, "regression",
-                   meta={**data.meta, "reconstruction": True})
+                   meta={**data.meta, "reconstruction": True}, x_val=data.x_val, y_val=data.x_val)
 
 
 def _subset(n_total: int, n_wanted: int | None, generator: torch.Generator) -> torch.Tensor:
@@ -251,7 +255,7 @@ def load_dataset(spec: "DataSpec") -> Dataset:
     if spec.name == CUSTOM:
         raise SpecError("data.name 'custom' is the user's own data, recorded by reglab with a custom model; "
                         "the lab has no loader for it")
-    return DATASETS[spec.name](spec)
+    return validation.hold_out(DATASETS[spec.name](spec), spec.validation_fraction, spec.resample_seed)
 
 
 def load_task(spec: "RunSpec") -> Dataset:

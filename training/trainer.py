@@ -114,6 +114,9 @@ class Trainer:
         self.orders = [torch.Generator().manual_seed(s + 104_729) for s in self.seeds]
         self.x_train, self.y_train = self.data.x_train.to(self.device), self.data.y_train.to(self.device)
         self.x_test, self.y_test = self.data.x_test.to(self.device), self.data.y_test.to(self.device)
+        # the validation split (data.validation_fraction): scored as "val", never in a batch
+        self.x_val, self.y_val = ((self.data.x_val.to(self.device), self.data.y_val.to(self.device))
+                                  if self.data.x_val is not None and len(self.data.x_val) else (None, None))
         self.x_probe = self.x_test[: spec.probes.probe_batch]
         m = self.indices.shape[1]
         self.steps_per_epoch = math.ceil(m / spec.batch_size)
@@ -281,7 +284,8 @@ class Trainer:
             self.log_scores(kind="probe", limit=PROBE_EVAL_EXAMPLES)
 
     def log_scores(self, kind: str, limit: int) -> dict[str, torch.Tensor]:
-        """Eval-mode loss/accuracy on each member's own training data and the shared test set."""
+        """Eval-mode loss/accuracy on each member's own training data, the held-out validation
+        split (where the spec has one) and the shared test set, each capped at `limit` examples."""
         cached = getattr(self, "_last_scores", None)
         if cached is not None and cached[0] == (self.state.step, limit):
             scores = cached[1]  # these weights were just scored (last epoch end, then final): reuse
@@ -292,6 +296,9 @@ class Trainer:
                                   self.data.task),
                 "test": evaluate(self.model, self.x_test[:limit], self.y_test[:limit], self.spec.loss, self.data.task),
             }
+            if self.x_val is not None:
+                scores["val"] = evaluate(self.model, self.x_val[:limit], self.y_val[:limit], self.spec.loss,
+                                         self.data.task)
             self._last_scores = ((self.state.step, limit), scores)
         rows = [{"step": self.state.step, "epoch": self.state.epoch, "member": k, "split": split,
                  "metric": metric, "value": float(values[k]), "kind": kind}

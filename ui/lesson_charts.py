@@ -12,7 +12,6 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
-import altair as alt
 import pandas as pd
 
 from analysis import bias_variance_charts as bvc
@@ -237,25 +236,6 @@ def bn_lr_sweep(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
     return Shown(csc.lr_sweep_chart(shown), shown, csc.LOOK_FOR["lr_sweep"])
 
 
-# ---------------------------------------------------------------- hyperparameter tuning
-
-def _search(name: str, label: str, dirs: Sequence[Path]) -> pd.DataFrame:
-    table = sweep(name, {"lr": "optim.lr", "betas": "optim.betas"}, dirs)
-    return pd.DataFrame({"search": label, "lr": table["lr"], "beta1": table["betas"].map(lambda betas: betas[0]),
-                         "test_accuracy": table["test_accuracy"]})
-
-
-def tuning_grid(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
-    frame = _search(presets.tuning.TUNING_GRID.name, "grid", dirs)
-    return Shown(lc.grid_heatmap(frame), frame, "Brighter is better; look along the rows and the columns.")
-
-
-def tuning_searches(chart: Callable[[pd.DataFrame], alt.TopLevelMixin], dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
-    frame = pd.concat([_search(presets.tuning.TUNING_GRID.name, "grid", dirs), _search(presets.tuning.TUNING_RANDOM.name, "random", dirs)],
-                      ignore_index=True)
-    return Shown(chart(frame), frame, "Same budget, 9 runs each: count the distinct learning rates each tried.")
-
-
 CHARTS: dict[str, LessonChart] = {
     **{f"poly-loss-degree{d}": LessonChart(partial(loss_curves, name), (lc.epoch_losses, bvc.train_test_curve_chart))
        for d, name in POLY_PRESETS.items()},
@@ -283,9 +263,6 @@ CHARTS: dict[str, LessonChart] = {
     "bn-smoothness": LessonChart(bn_smoothness, (cs.smoothness_summary, csc.smoothness_chart)),
     "bn-noisy-accuracy": LessonChart(partial(bn_accuracy, FIG1_NOISY, "noisy"), (cs.accuracy_curves,)),
     presets.covariate_shift.BN_LR_SWEEP.name: LessonChart(bn_lr_sweep, (cs.sweep_outcomes, csc.lr_sweep_chart)),
-    presets.tuning.TUNING_GRID.name: LessonChart(tuning_grid, (lc.grid_heatmap,)),
-    "tuning-search-plane": LessonChart(partial(tuning_searches, lc.search_scatter), (lc.search_scatter,)),
-    "tuning-lr-projection": LessonChart(partial(tuning_searches, lc.lr_projection_chart), (lc.lr_projection_chart,)),
 }
 CHART_IDS = tuple(CHARTS)
 
@@ -413,6 +390,15 @@ CHARTS["activation-derivatives"] = LessonChart(activation_derivatives, (act.valu
                                                                         actc.derivative_chart))
 CHARTS["deep-grad-norms"] = LessonChart(deep_grad_norms, (act.grad_norms, actc.grad_norm_chart))
 CHARTS["deep-dead-units"] = LessonChart(deep_dead_units, (act.unit_states, act.final_states, actc.unit_state_chart))
+CHART_IDS = tuple(CHARTS)
+
+
+# ---------------------------------------------------------------- hyperparameter tuning, chosen on the
+# validation split (builders in ui/tuning_charts.py)
+
+from ui import tuning_charts  # noqa: E402  (kept with its block, after the registry above)
+
+CHARTS.update({chart_id: LessonChart(build, code) for chart_id, (build, code) in tuning_charts.CHARTS.items()})
 CHART_IDS = tuple(CHARTS)
 NO_RUNS = ("selection-degree", "selection-lambda", "activation-derivatives")   # computed on the spot, need no runs
 

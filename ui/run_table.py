@@ -15,8 +15,10 @@ COLUMN_CONFIG = {
     "weight_decay": st.column_config.NumberColumn("weight decay", format="%g"),
     "label_noise": st.column_config.NumberColumn("label noise", format="%g"),
     "train_loss": st.column_config.NumberColumn("train loss", format="%.4f"),
+    "val_loss": st.column_config.NumberColumn("val loss", format="%.4f"),
     "test_loss": st.column_config.NumberColumn("test loss", format="%.4f"),
     "train_accuracy": st.column_config.NumberColumn("train acc", format="%.3f"),
+    "val_accuracy": st.column_config.NumberColumn("val acc", format="%.3f"),
     "test_accuracy": st.column_config.NumberColumn("test acc", format="%.3f"),
 }
 

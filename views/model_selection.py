@@ -30,5 +30,6 @@ if shown is not None:
 
 st.caption("Computed when the page opens, in closed form (ridge least squares, float64) on the lab's synthetic "
            "data; the folds are one fixed random partition of the training points. The tuning lesson's runs "
-           "on the Runs page rank settings by their test accuracy: that is the shortcut this page warns "
-           "against, since a choice made on the test set makes its test score optimistic.")
+           "on the Runs page choose the same way: each holds out 20% of its training images as a "
+           "validation split, the setting with the best validation accuracy is chosen, and only the "
+           "chosen run's test accuracy is reported, once.")
