@@ -125,7 +125,7 @@ LESSONS: tuple[Lesson, ...] = (
            charts=("keras-concrete-mae",), walkthrough="06-keras-concrete.md"),
     Lesson("activations", "Activations and their gradients", "activations",
            presets=(act.DEEP_SIGMOID, act.DEEP_TANH, act.DEEP_RELU, act.DEEP_RELU_HIGH_LR, act.DEEP_SIGMOID_BN,
-                    act.DEEP_RELU_HIGH_LR_BN),
+                    act.DEEP_RELU_HIGH_LR_BN, act.DEEP_PRELU),
            charts=("activation-derivatives", "deep-grad-norms", "deep-dead-units"), walkthrough="07-activations.md"),
     Lesson("model-selection", "Model selection done right", "model-selection",
            charts=("selection-degree", "selection-lambda"), walkthrough="08-model-selection.md"),
