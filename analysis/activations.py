@@ -57,7 +57,7 @@ def derivative_story(frame: pd.DataFrame) -> str:
         tail = part.loc[(part["x"] - 5).abs().idxmin(), "value"]
         values = sorted(set(part["value"].round(6)))
         if len(values) <= 2:
-            parts.append(f"{name}' takes only the values {' and '.join(f'{v:g}' for v in values)}")
+            parts.append(f"{name}' takes only the values {' and '.join(f'{v:.3g}' for v in values)}")
         else:
             at = 0.0 if abs(peak["x"]) < 1e-9 else float(peak["x"])
             parts.append(f"{name}' peaks at {peak['value']:.3g} (at x = {at:g}) and is {tail:.2g} at x = 5")
@@ -149,10 +149,13 @@ def version_gaps(table: pd.DataFrame) -> dict[str, float]:
 
 
 def version_story(table: pd.DataFrame) -> str:
-    """The caption: how far apart the two listings ever are, and where both end."""
+    """The caption: how far apart the two listings ever are, and where each ends."""
     gaps, last = version_gaps(table), table[table["epoch"] == table["epoch"].max()].set_index("version")
     n_test = int(table["test_images"].iloc[0])
     images = round(gaps["test_accuracy"] * n_test)
+    end = {v: last.loc[v] for v in VERSION_LABELS}
     return (f"Over {int(table['epoch'].max())} epochs the two lines differ by at most {gaps['loss']:.1e} in training "
-            f"loss and {gaps['test_accuracy']:.1e} in test accuracy ({images} of {n_test:,} test images); both end at "
-            f"training loss {last.loc['scratch', 'loss']:.4f} and test accuracy {last.loc['scratch', 'test_accuracy']:.4f}.")
+            f"loss and {gaps['test_accuracy']:.1e} in test accuracy ({images} of {n_test:,} test images); after the "
+            f"last epoch, from scratch vs nn.Sequential: training loss {end['scratch']['loss']:.4f} vs "
+            f"{end['concise']['loss']:.4f}, test accuracy {end['scratch']['test_accuracy']:.4f} vs "
+            f"{end['concise']['test_accuracy']:.4f}.")

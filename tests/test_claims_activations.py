@@ -86,3 +86,36 @@ def test_readme_activation_rows():
                   f"{r['sigmoid + BN']:.2g}; test accuracy sigmoid {acc['sigmoid']:.2f}, sigmoid + BN {acc['bn']:.2f}",
           True, (r, acc))
     claim(README, f"{z['relu']:.0%} / {z['relu, lr 1']:.0%} / {z['relu, lr 1 + BN']:.0%}", True, z)
+
+
+# ---------------------------------------------------------------- pReLU's learned slope
+
+def _prelu_folder():
+    from tests.test_claims import DEMO
+    from training.presets import activations as act
+    from ui.lesson_runs import run_folders
+
+    return run_folders([act.DEEP_PRELU.name], DEMO)[act.DEEP_PRELU.name]
+
+
+def test_l07_the_committed_slopes_are_the_checkpoints_prelu_weights():
+    from cache import store
+
+    frame, model = shown("prelu-slopes"), store.load_model(_prelu_folder(), "final")
+    weights = [float(block.act.weight.detach().reshape(-1)[0]) for block in model.hidden.values()]
+    assert frame["layer"].tolist() == list(model.hidden) and frame["slope"].tolist() == weights
+
+
+def test_l07_every_prelu_slope_rose_above_its_start():
+    slopes = shown("prelu-slopes")["slope"]
+    claim(L07, "every layer's slope rose above its initial 0.25, to between 0.29 and 0.35.",
+          (slopes > 0.25).all() and round(slopes.min(), 2) == 0.29 and round(slopes.max(), 2) == 0.35,
+          slopes.tolist())
+
+
+def test_l07_the_derivative_chart_draws_prelu_at_the_learned_mean_slope():
+    mean = shown("prelu-slopes")["slope"].mean()
+    frame = shown("activation-derivatives")
+    left = frame[(frame["activation"] == "prelu") & (frame["curve"] == "f'(x)") & (frame["x"] < 0)]["value"]
+    claim(L07, "The derivative chart of the first step draws pReLU at their mean, so its f'(x) left of 0 is the "
+               "learned a", (abs(left - mean) < 1e-12).all() and abs(mean - 0.25) > 0.01, (mean, left.unique()))
