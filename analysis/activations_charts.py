@@ -46,13 +46,14 @@ def slope_chart(slopes: pd.DataFrame, initial: float) -> alt.LayerChart:
     slopes: [layer, depth, member, slope] (member 0 drawn)."""
     shown = slopes[slopes["member"] == 0]
     bars = alt.Chart(shown).mark_bar(color=palette.COLORS["prelu"]).encode(
-        x=alt.X("layer:N", sort=list(shown["layer"]), title="hidden layer (1 = next to the input)"),
+        x=alt.X("layer:N", sort=list(shown["layer"]), title="hidden layer (hidden1 next to the input)",
+                axis=alt.Axis(labelAngle=0)),
         y=alt.Y("slope:Q", title="learned negative slope a"),
         tooltip=["layer:N", alt.Tooltip("slope:Q", format=".4f")])
     rule = alt.Chart(pd.DataFrame({"slope": [initial], "what": [f"initial a = {initial:g}"]})).mark_rule(
-        color=palette.REFERENCE, strokeDash=palette.DOTTED, strokeWidth=2).encode(
+        color=palette.REFERENCE, strokeDash=palette.DOTTED, strokeWidth=3).encode(
         y="slope:Q", tooltip=["what:N", "slope:Q"])
-    return (bars + rule).properties(height=240, title="pReLU: the slope each layer learned")
+    return (bars + rule).properties(width=420, height=240, title="pReLU: the slope each layer learned")
 
 
 VERSIONS = tuple(VERSION_LABELS.values())

@@ -133,7 +133,6 @@ def test_readme_prelu_row():
 
 # ---------------------------------------------------------------- the textbook MLP, from scratch and nn.Sequential
 
-
 def _versions():
     from tests.test_claims import DEMO
     from training.presets import core

@@ -6,8 +6,8 @@ ui/lesson_charts.py registers them.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
@@ -15,7 +15,8 @@ from analysis import activations as act
 from analysis import activations_charts as actc
 from cache import store
 from postprocess.scratch_mlp import TABLE as VERSIONS_TABLE
-from training.presets import activations as presets, core
+from training.presets import activations as presets
+from training.presets import core
 from ui import data
 from ui.lesson_runs import Absent, Shown, labelled, run_folders
 
