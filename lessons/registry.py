@@ -71,8 +71,9 @@ PAGES: tuple[Page, ...] = (
          "net; BatchNormalization layers let it train.",
          Thumbnail((keras.KERAS_CONCRETE_NOBN.name, keras.KERAS_CONCRETE_BN.name), "loss")),
     Page("activations", "Activations & gradients", "views/activations.py", ":material/ssid_chart:",
-         "ReLU, pReLU, sigmoid and tanh and their derivatives; inside deep nets: vanishing gradients, dead "
-         "ReLUs, and what BN does to both."),
+         "ReLU, pReLU (and the slope it learns), sigmoid and tanh and their derivatives; inside deep nets: "
+         "vanishing gradients, dead ReLUs, and what BN does to both; the textbook MLP from scratch and as "
+         "nn.Sequential."),
     Page("model-selection", "Model selection", "views/model_selection.py", ":material/rule:",
          "Training, validation and test error; a validation split and K-fold cross-validation choosing the "
          "degree and lambda without ever looking at the test set."),
