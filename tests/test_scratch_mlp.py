@@ -35,3 +35,24 @@ def test_in_float64_the_two_listings_agree_to_rounding_and_score_the_test_set_al
         assert abs(pair["scratch"]["loss"] - pair["concise"]["loss"]) < 1e-12, (epoch, pair)
         assert pair["scratch"]["test_accuracy"] == pair["concise"]["test_accuracy"], (epoch, pair)
     assert params[0].dtype == torch.float64 and largest_difference(params, net) < 1e-12
+
+
+def test_the_mlp_lessons_post_processing_stores_both_listings_and_postprocess_again_redoes_it(tmp_path, capsys):
+    """A finished d2l-mlp run (tiny) gets the scratch_vs_concise table from its lesson's hook;
+    `postprocess RUN_ID --again` rewrites it on a run marked post-processed."""
+    from cache import store
+    from cli import main
+    from postprocess import scratch_mlp
+    from tests.conftest import build_run, tiny
+    from training.presets import PRESETS
+
+    spec = tiny(PRESETS["d2l-mlp"].spec, epochs=2, data__n_train=256, data__n_test=128, model__widths=[8])
+    folder = build_run(spec, tmp_path)
+    store.write_status(folder, postprocessed=True)
+    assert main(["--cache-dir", str(tmp_path), "postprocess", folder.name]) == 0
+    assert store.read_table(folder, scratch_mlp.TABLE).empty                 # already post-processed: nothing
+    assert main(["--cache-dir", str(tmp_path), "postprocess", folder.name, "--again"]) == 0
+    table = store.read_table(folder, scratch_mlp.TABLE)
+    assert sorted(table["epoch"].unique()) == [1, 2] and set(table["test_images"]) == {128}
+    assert scratch_mlp.comparable(tiny(spec, model__widths=[8, 8], optim__momentum=0.9)) == \
+        "the textbook listings need one hidden layer, plain SGD"
