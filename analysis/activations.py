@@ -8,6 +8,8 @@ saturated post-activations ('activations' table). Pure: tensors and frames in, f
 """
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import torch
 
@@ -55,7 +57,7 @@ def derivative_story(frame: pd.DataFrame) -> str:
         tail = part.loc[(part["x"] - 5).abs().idxmin(), "value"]
         values = sorted(set(part["value"].round(6)))
         if len(values) <= 2:
-            parts.append(f"{name}' takes only the values {' and '.join(f'{v:g}' for v in values)}")
+            parts.append(f"{name}' takes only the values {' and '.join(f'{v:.3g}' for v in values)}")
         else:
             at = 0.0 if abs(peak["x"]) < 1e-9 else float(peak["x"])
             parts.append(f"{name}' peaks at {peak['value']:.3g} (at x = {at:g}) and is {tail:.2g} at x = 5")
@@ -87,3 +89,73 @@ def final_states(activations: pd.DataFrame) -> pd.DataFrame:
     """unit_states at the last probe step: [layer, zero, saturated]."""
     states = unit_states(activations)
     return states[states["step"] == states["step"].max()].drop(columns="step").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- pReLU's learned slope
+
+PRELU_INITIAL = 0.25   # BatchedPReLU's (and torch.nn.PReLU's) starting slope
+_SLOPE_KEY = re.compile(r"^hidden\.(?P<layer>[^.]+)\.act\.weight$")
+
+
+def prelu_slopes(state: dict[str, torch.Tensor]) -> pd.DataFrame:
+    """[layer, depth, member, slope]: each hidden layer's learned negative slope, from a checkpoint's
+    model state (BatchedPReLU keeps one per member, [K, 1, 1], under 'hidden.<layer>.act.weight'),
+    layers in the network's order (depth 1 = next to the input)."""
+    rows = []
+    layers = [m["layer"] for key in state if (m := _SLOPE_KEY.match(key))]
+    for depth, layer in enumerate(layers, start=1):
+        for member, slope in enumerate(state[f"hidden.{layer}.act.weight"].reshape(-1).tolist()):
+            rows.append({"layer": layer, "depth": depth, "member": member, "slope": float(slope)})
+    return pd.DataFrame(rows, columns=["layer", "depth", "member", "slope"])
+
+
+def slope_story(slopes: pd.DataFrame, initial: float = PRELU_INITIAL) -> str:
+    """Where the slopes went from their start, per layer and on the whole: read from the frame."""
+    per_layer = slopes.groupby("layer", sort=False)["slope"].mean()
+    moved = per_layer - initial
+    if (moved < 0).all():
+        direction = f"every layer's slope fell below its initial {initial:g}"
+    elif (moved > 0).all():
+        direction = f"every layer's slope rose above its initial {initial:g}"
+    else:
+        direction = (f"{int((moved < 0).sum())} of {len(moved)} layers' slopes fell below their initial {initial:g}, "
+                     f"{int((moved > 0).sum())} rose above it")
+    values = ", ".join(f"{layer} {value:.3f}" for layer, value in per_layer.items())
+    return (f"Learned: {values}; {direction} (range {per_layer.min():.3f} to {per_layer.max():.3f}, "
+            f"mean {per_layer.mean():.3f}).")
+
+
+# ---------------------------------------------------------------- the textbook MLP, written twice
+
+VERSION_LABELS = {"scratch": "from scratch", "concise": "nn.Sequential"}
+METRICS = {"loss": ("train", "training loss (mean over the epoch)"), "test_accuracy": ("test", "test accuracy")}
+
+
+def version_curves(table: pd.DataFrame) -> pd.DataFrame:
+    """The stored scratch_vs_concise rows [epoch, version, loss, test_accuracy, test_images] as a long frame
+    [epoch, version, split, metric, panel, value] for the chart (versions and panels labelled)."""
+    long = table.melt(id_vars=["epoch", "version"], value_vars=list(METRICS), var_name="metric")
+    long["version"] = long["version"].map(VERSION_LABELS)
+    long["split"] = long["metric"].map(lambda m: METRICS[m][0])
+    long["panel"] = long["metric"].map(lambda m: METRICS[m][1])
+    return long[["epoch", "version", "split", "metric", "panel", "value"]].sort_values(["metric", "version", "epoch"],
+                                                                                        ignore_index=True)
+
+
+def version_gaps(table: pd.DataFrame) -> dict[str, float]:
+    """{metric: the largest |scratch - concise| over the epochs} from the stored rows."""
+    wide = table.pivot(index="epoch", columns="version", values=list(METRICS))
+    return {metric: float((wide[metric]["scratch"] - wide[metric]["concise"]).abs().max()) for metric in METRICS}
+
+
+def version_story(table: pd.DataFrame) -> str:
+    """The caption: how far apart the two listings ever are, and where each ends."""
+    gaps, last = version_gaps(table), table[table["epoch"] == table["epoch"].max()].set_index("version")
+    n_test = int(table["test_images"].iloc[0])
+    images = round(gaps["test_accuracy"] * n_test)
+    end = {v: last.loc[v] for v in VERSION_LABELS}
+    return (f"Over {int(table['epoch'].max())} epochs the two lines differ by at most {gaps['loss']:.1e} in training "
+            f"loss and {gaps['test_accuracy']:.1e} in test accuracy ({images} of {n_test:,} test images); after the "
+            f"last epoch, from scratch vs nn.Sequential: training loss {end['scratch']['loss']:.4f} vs "
+            f"{end['concise']['loss']:.4f}, test accuracy {end['scratch']['test_accuracy']:.4f} vs "
+            f"{end['concise']['test_accuracy']:.4f}.")

@@ -58,6 +58,8 @@ COLORS: dict[str, str] = {
     "10-fold CV": SKY_BLUE,
     # activation functions
     "relu": BLUE, "prelu": SKY_BLUE, "sigmoid": VERMILLION, "tanh": BLUISH_GREEN,
+    # the textbook MLP written twice
+    "from scratch": REDDISH_PURPLE, "nn.Sequential": BLACK,
     # a sub-network diagram: weight sign, kept and dropped units
     "+": BLUE, "-": VERMILLION, "kept": BLACK, "dropped": WHITE,
 }

@@ -121,6 +121,8 @@ def cmd_postprocess(args: argparse.Namespace) -> int:
     from cli.jobs import postprocess_finished
 
     folder = store.find_run([cache_dir_of(args)], args.run_id)
+    if args.again:
+        store.write_status(folder, postprocessed=False)
     postprocess_finished(folder)
     status = store.read_status(folder)
     print(f"{args.run_id}: " + ("post-processed" if status.get("postprocessed") else
@@ -132,6 +134,7 @@ def register(sub) -> None:
     """precompute, check-demo, postprocess, predictions, subnetworks, sparsity."""
     post = sub.add_parser("postprocess", help="give a finished run what its lesson needs (jobs do this as they end)")
     post.add_argument("run_id")
+    post.add_argument("--again", action="store_true", help="redo it on a run that was post-processed before")
     post.set_defaults(func=cmd_postprocess)
     pre = sub.add_parser("precompute", help="build the demo cache (cache/demo) from every preset and sweep")
     pre.add_argument("--only", nargs="+", metavar="NAME", help="only these presets/sweeps")

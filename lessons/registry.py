@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from postprocess import autoencoder, predictions
+from postprocess import autoencoder, predictions, scratch_mlp
 from runspec import RunSpec
 from training.presets import Preset, Sweep
 from training.presets import activations as act, bias_variance as bv, core, covariate_shift as cs, dropout as dp, keras, tuning
@@ -71,8 +71,9 @@ PAGES: tuple[Page, ...] = (
          "net; BatchNormalization layers let it train.",
          Thumbnail((keras.KERAS_CONCRETE_NOBN.name, keras.KERAS_CONCRETE_BN.name), "loss")),
     Page("activations", "Activations & gradients", "views/activations.py", ":material/ssid_chart:",
-         "ReLU, pReLU, sigmoid and tanh and their derivatives; inside deep nets: vanishing gradients, dead "
-         "ReLUs, and what BN does to both."),
+         "ReLU, pReLU (and the slope it learns), sigmoid and tanh and their derivatives; inside deep nets: "
+         "vanishing gradients, dead ReLUs, and what BN does to both; the textbook MLP from scratch and as "
+         "nn.Sequential."),
     Page("model-selection", "Model selection", "views/model_selection.py", ":material/rule:",
          "Training, validation and test error; a validation split and K-fold cross-validation choosing the "
          "degree and lambda without ever looking at the test set."),
@@ -125,14 +126,17 @@ LESSONS: tuple[Lesson, ...] = (
            charts=("keras-concrete-mae",), walkthrough="06-keras-concrete.md"),
     Lesson("activations", "Activations and their gradients", "activations",
            presets=(act.DEEP_SIGMOID, act.DEEP_TANH, act.DEEP_RELU, act.DEEP_RELU_HIGH_LR, act.DEEP_SIGMOID_BN,
-                    act.DEEP_RELU_HIGH_LR_BN),
-           charts=("activation-derivatives", "deep-grad-norms", "deep-dead-units"), walkthrough="07-activations.md"),
+                    act.DEEP_RELU_HIGH_LR_BN, act.DEEP_PRELU),
+           charts=("activation-derivatives", "prelu-slopes", "deep-grad-norms", "deep-dead-units"),
+           walkthrough="07-activations.md"),
     Lesson("model-selection", "Model selection done right", "model-selection",
            charts=("selection-degree", "selection-lambda"), walkthrough="08-model-selection.md"),
     Lesson("tuning", "Hyperparameter tuning", "runs", sweeps=(tuning.TUNING_GRID, tuning.TUNING_RANDOM, tuning.TUNING_SHAPE),
            charts=("tuning-grid", "tuning-search-plane", "tuning-lr-projection", "tuning-shape"),
            walkthrough="05-tuning.md"),
-    Lesson("mlp", "The textbook MLP", "runs", presets=(core.D2L_MLP,)),
+    # The Activations page shows it: the textbook's two listings of this MLP, trained side by side.
+    Lesson("mlp", "The textbook MLP", "activations", presets=(core.D2L_MLP,), postprocess=scratch_mlp.postprocess,
+           charts=("mlp-scratch-vs-concise",)),
 )
 
 

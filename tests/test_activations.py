@@ -61,3 +61,50 @@ def test_deep_net_summaries():
     final = act.final_states(acts)
     assert final.to_dict("records") == [{"layer": "h1", "zero": 0.6, "saturated": 0.3},
                                         {"layer": "h2", "zero": 0.8, "saturated": 0.0}]
+
+
+# ---------------------------------------------------------------- pReLU's learned slope
+
+def test_the_slopes_read_from_a_checkpoint_are_the_models_prelu_weights(tmp_path):
+    """A tiny deep pReLU run (2 members, 3 layers): the frame equals each loaded layer's weights."""
+    from cache import store
+    from tests.conftest import build_run, tiny
+    from training.presets import activations as presets
+
+    spec = tiny(presets.DEEP_PRELU.spec, model__widths=[8, 8, 8], data__n_train=240, data__n_test=120, epochs=2,
+                probe_every=4, ensemble=2)
+    folder = build_run(spec, tmp_path)
+    slopes = act.prelu_slopes(store.load_checkpoint(folder, "final")["model"])
+    model = store.load_model(folder, "final")
+    expected = [{"layer": name, "depth": depth, "member": k, "slope": float(block.act.weight.detach()[k, 0, 0])}
+                for depth, (name, block) in enumerate(model.hidden.items(), start=1) for k in range(2)]
+    assert slopes.to_dict("records") == expected
+    assert (slopes["slope"] != act.PRELU_INITIAL).all()          # trained: every slope moved
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.1, 0.3137, 1.0, 1.7])
+def test_prelu_at_a_learned_slope_matches_torch_autograd(slope):
+    points = X[X.abs() > 1e-9]
+    y, grad = act.value_and_derivative("prelu", points, prelu_slope=slope)
+    y_ref, grad_ref = _oracle(lambda x: F.prelu(x, torch.tensor([slope], dtype=torch.float64)), points)
+    assert torch.allclose(y, y_ref, atol=1e-12) and torch.allclose(grad, grad_ref, atol=1e-12)
+    frame = act.curves(prelu_slope=slope)
+    left = frame[(frame["activation"] == "prelu") & (frame["curve"] == "f'(x)") & (frame["x"] < 0)]
+    assert left["value"].to_numpy() == pytest.approx(slope)
+
+
+def test_the_slope_caption_reads_the_frame():
+    slopes = pd.DataFrame({"layer": ["h1", "h2"], "depth": [1, 2], "member": 0, "slope": [0.3, 0.2]})
+    story = act.slope_story(slopes)
+    assert "h1 0.300, h2 0.200" in story and "1 of 2 layers' slopes fell below their initial 0.25" in story
+    assert "every layer's slope rose" in act.slope_story(slopes.assign(slope=[0.3, 0.4]))
+
+
+def test_the_two_textbook_listings_summarised():
+    table = pd.DataFrame({"epoch": [1, 1, 2, 2], "version": ["scratch", "concise"] * 2,
+                          "loss": [1.0, 1.0 + 2e-6, 0.5, 0.5], "test_accuracy": [0.7, 0.7, 0.8, 0.8001],
+                          "test_images": 10_000})
+    assert act.version_gaps(table) == pytest.approx({"loss": 2e-6, "test_accuracy": 1e-4})
+    curves = act.version_curves(table)
+    assert set(curves["version"]) == {"from scratch", "nn.Sequential"} and set(curves["split"]) == {"train", "test"}
+    assert "(1 of 10,000 test images)" in act.version_story(table)

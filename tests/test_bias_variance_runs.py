@@ -128,13 +128,14 @@ def test_single_member_runs_store_scores_only(cache_dir):
 
 
 def test_the_registry_gives_other_lessons_runs_no_decomposition(cache_dir):
-    """Which runs get decomposed is the lesson registry's call: a d2l-mlp run gets nothing, a
-    polynomial preset run its predictions' tables; an unfinished run is refused by the hook."""
+    """Which runs get decomposed is the lesson registry's call: a d2l-mlp run gets no decomposition
+    (its lesson stores the two textbook listings instead), a polynomial preset run its predictions'
+    tables; an unfinished run is refused by the hook."""
     import lessons
 
     mlp = tiny(get_preset("d2l-mlp").spec, epochs=1, data__n_train=64, data__n_test=32, model__widths=[4])
     folder = build_run(mlp, cache_dir)
-    assert lessons.postprocess_run(folder, mlp) is None
+    assert set(lessons.postprocess_run(folder, mlp)) == {"scratch_vs_concise"}
     assert store.read_table(folder, "bias_variance").empty
     poly = tiny(get_preset("polynomial-degree3").spec, epochs=2, ensemble=3, data__n_train=30)
     assert lessons.postprocess_run(build_run(poly, cache_dir), poly) is True

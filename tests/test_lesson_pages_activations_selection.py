@@ -15,7 +15,7 @@ CHART = "vega_lite_chart"
 
 
 @pytest.mark.parametrize("page, charts, caption", [
-    ("views/activations.py", 3, "sigmoid' peaks at 0.25"),
+    ("views/activations.py", 5, "sigmoid' peaks at 0.25"),
     ("views/model_selection.py", 2, "5-fold CV picks degree"),
 ])
 def test_the_page_draws_every_chart_from_the_demo_cache(monkeypatch, tmp_path, page, charts, caption):

@@ -39,7 +39,9 @@ def _tiny_runs():
              for name in ("keras-concrete-nobn", "keras-concrete-bn", "keras-concrete-bn-preact",
                           "keras-concrete-inputbn", "keras-concrete-dropout-bn")]
     runs += [tiny(PRESETS[name].spec, model__widths=[8, 8, 8], **dict(SMALL_MNIST, probes__weights=True)) for name in
-             ("deep-sigmoid", "deep-tanh", "deep-relu", "deep-relu-high-lr", "deep-sigmoid-bn", "deep-relu-high-lr-bn")]
+             ("deep-sigmoid", "deep-tanh", "deep-relu", "deep-relu-high-lr", "deep-sigmoid-bn", "deep-relu-high-lr-bn",
+              "deep-prelu")]
+    runs.append(tiny(PRESETS["d2l-mlp"].spec, model__widths=[16], **dict(no_probes, epochs=2)))   # + its two listings
     sweeps = {"dropout-rate-sweep": dict(model__widths=[16, 16]), "bn-lr-sweep": dict(model__widths=[8, 8, 8]),
               "tuning-grid": dict(model__widths=[16]), "tuning-random": dict(model__widths=[16]),
               "tuning-shape": {}}   # its widths are the sweep's point: the first two, 64 and 256 units
@@ -72,6 +74,7 @@ def _tiny_effect_runs(no_probes: dict) -> list:
 def lesson_cache(tmp_path_factory) -> Path:
     from postprocess.predictions import store_predictions
     from postprocess.autoencoder import evaluate_autoencoder
+    from postprocess.scratch_mlp import compare_versions
     from postprocess.subnetworks import evaluate_subnetworks
 
     path = tmp_path_factory.getbasetemp() / "lesson-cache"
@@ -83,6 +86,8 @@ def lesson_cache(tmp_path_factory) -> Path:
             store_predictions(folder)
         if spec.model.kind == "autoencoder":
             evaluate_autoencoder(folder)
+        if spec.name == "d2l-mlp":
+            compare_versions(folder)
     return path
 
 

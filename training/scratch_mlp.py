@@ -12,11 +12,13 @@ from torch import nn
 Params = list[torch.Tensor]   # [W1, b1, W2, b2]
 
 
-def init_params(inputs: int = 784, hidden: int = 256, outputs: int = 10, std: float = 0.01, seed: int = 0) -> Params:
+def init_params(inputs: int = 784, hidden: int = 256, outputs: int = 10, std: float = 0.01, seed: int = 0,
+                dtype: torch.dtype = torch.float32) -> Params:
     """d2l's init: weights ~ N(0, std^2), biases 0."""
     gen = torch.Generator().manual_seed(seed)
-    w1, w2 = torch.randn(inputs, hidden, generator=gen) * std, torch.randn(hidden, outputs, generator=gen) * std
-    return [p.requires_grad_(True) for p in (w1, torch.zeros(hidden), w2, torch.zeros(outputs))]
+    w1 = torch.randn(inputs, hidden, generator=gen, dtype=dtype) * std
+    w2 = torch.randn(hidden, outputs, generator=gen, dtype=dtype) * std
+    return [p.requires_grad_(True) for p in (w1, torch.zeros(hidden, dtype=dtype), w2, torch.zeros(outputs, dtype=dtype))]
 
 
 def relu(x: torch.Tensor) -> torch.Tensor:
@@ -31,17 +33,24 @@ def scratch_net(params: Params, x: torch.Tensor) -> torch.Tensor:
 def concise_net(params: Params) -> nn.Sequential:
     """nn.Sequential(Flatten, Linear, ReLU, Linear) holding copies of the same parameters."""
     w1, b1, w2, b2 = (p.detach() for p in params)
-    net = nn.Sequential(nn.Flatten(), nn.Linear(w1.shape[0], w1.shape[1]), nn.ReLU(), nn.Linear(w2.shape[0], w2.shape[1]))
+    net = nn.Sequential(nn.Flatten(), nn.Linear(w1.shape[0], w1.shape[1]), nn.ReLU(),
+                        nn.Linear(w2.shape[0], w2.shape[1])).to(w1.dtype)
     with torch.no_grad():
         net[1].weight.copy_(w1.T), net[1].bias.copy_(b1), net[3].weight.copy_(w2.T), net[3].bias.copy_(b2)
     return net
 
 
+def accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
+    return float((logits.argmax(1) == y).float().mean())
+
+
 def train_both(x: torch.Tensor, y: torch.Tensor, epochs: int = 10, batch_size: int = 256, lr: float = 0.1,
-               seed: int = 0) -> tuple[list[dict], Params, nn.Sequential]:
+               seed: int = 0, hidden: int = 256, outputs: int = 10, std: float = 0.01,
+               test: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[list[dict], Params, nn.Sequential]:
     """Train both versions on identical shuffled batches; rows [epoch, version, loss] (mean
-    training loss over the epoch's batches), and the two trained models."""
-    params = init_params(x.shape[1], seed=seed)
+    training loss over the epoch's batches, as d2l reports it), plus test_accuracy after each
+    epoch when `test` = (x_test [N, 784], y_test [N]) is given, and the two trained models."""
+    params = init_params(x.shape[1], hidden, outputs, std=std, seed=seed, dtype=x.dtype)
     net = concise_net(params)
     opt = torch.optim.SGD(net.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
@@ -62,8 +71,18 @@ def train_both(x: torch.Tensor, y: torch.Tensor, epochs: int = 10, batch_size: i
             concise.backward()
             opt.step()
             totals["concise"] += concise.item()
-        rows += [{"epoch": epoch, "version": v, "loss": t / len(batches)} for v, t in totals.items()]
+        scores = _test_scores(params, net, test)
+        rows += [{"epoch": epoch, "version": v, "loss": t / len(batches), **scores.get(v, {})} for v, t in totals.items()]
     return rows, params, net
+
+
+@torch.no_grad()
+def _test_scores(params: Params, net: nn.Sequential, test) -> dict[str, dict]:
+    if test is None:
+        return {}
+    x, y = test
+    return {"scratch": {"test_accuracy": accuracy(scratch_net(params, x), y)},
+            "concise": {"test_accuracy": accuracy(net(x), y)}}
 
 
 def largest_difference(params: Params, net: nn.Sequential) -> float:

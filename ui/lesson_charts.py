@@ -341,55 +341,12 @@ CHARTS["selection-lambda"] = LessonChart(partial(model_selection, "lambda"),
 CHART_IDS = tuple(CHARTS)
 
 
-# ---------------------------------------------------------------- activations and their gradients
+# ---------------------------------------------------------------- activations and their gradients, the textbook MLP
+# (builders in ui/activation_charts.py)
 
-from analysis import activations as act   # noqa: E402
-from analysis import activations_charts as actc   # noqa: E402
+from ui import activation_charts as acts  # noqa: E402  (kept with its block, after the registry above)
 
-DEEP_NETS = {   # legend label -> preset (training/presets/activations.py)
-    "sigmoid": presets.activations.DEEP_SIGMOID.name,
-    "tanh": presets.activations.DEEP_TANH.name,
-    "relu": presets.activations.DEEP_RELU.name,
-    "sigmoid + BN": presets.activations.DEEP_SIGMOID_BN.name,
-    f"relu, lr {presets.activations.HIGH_LR:g}": presets.activations.DEEP_RELU_HIGH_LR.name,
-    f"relu, lr {presets.activations.HIGH_LR:g} + BN": presets.activations.DEEP_RELU_HIGH_LR_BN.name,
-}
-
-
-def activation_derivatives(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
-    frame = act.curves()
-    return Shown(actc.derivative_chart(frame), frame, act.derivative_story(frame) + " (pReLU drawn at its initial "
-                 "slope a = 0.25; derivatives by autograd through the lab's own layers.)")
-
-
-def deep_grad_norms(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
-    tables = labelled(DEEP_NETS, "weights", dirs, mine)
-    frame = pd.concat([act.grad_norms(t).assign(net=label) for label, t in tables.items()], ignore_index=True)
-    ratio = {net: g.iloc[0]["grad_norm"] / g.iloc[-2]["grad_norm"] for net, g in frame.groupby("net", sort=False)}
-    caption = ("First layer's gradient norm over the last hidden layer's, at the first probe step: " +
-               "; ".join(f"{net}: {r:.2g}" for net, r in ratio.items()) + ".")
-    return Shown(actc.grad_norm_chart(frame), frame, caption)
-
-
-def deep_dead_units(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
-    tables = labelled(DEEP_NETS, "activations", dirs, mine)
-    rows = []
-    for label, table in tables.items():
-        states = act.final_states(table)
-        measure = "zero" if "relu" in label else "saturated"
-        rows.append(states.assign(net=label, measure=measure, fraction=states[measure]))
-    frame = pd.concat(rows, ignore_index=True)[["net", "layer", "measure", "fraction"]]
-    mean = frame.groupby("net", sort=False)["fraction"].mean()
-    caption = ("Mean over the hidden layers at the end: " +
-               "; ".join(f"{net}: {v:.0%} {frame[frame['net'] == net]['measure'].iloc[0]}" for net, v in mean.items())
-               + ".")
-    return Shown(actc.unit_state_chart(frame), frame, caption)
-
-
-CHARTS["activation-derivatives"] = LessonChart(activation_derivatives, (act.value_and_derivative, act.curves,
-                                                                        actc.derivative_chart))
-CHARTS["deep-grad-norms"] = LessonChart(deep_grad_norms, (act.grad_norms, actc.grad_norm_chart))
-CHARTS["deep-dead-units"] = LessonChart(deep_dead_units, (act.unit_states, act.final_states, actc.unit_state_chart))
+CHARTS.update({chart_id: LessonChart(build, code) for chart_id, (build, code) in acts.CHARTS.items()})
 CHART_IDS = tuple(CHARTS)
 
 
@@ -400,7 +357,7 @@ from ui import tuning_charts  # noqa: E402  (kept with its block, after the regi
 
 CHARTS.update({chart_id: LessonChart(build, code) for chart_id, (build, code) in tuning_charts.CHARTS.items()})
 CHART_IDS = tuple(CHARTS)
-NO_RUNS = ("selection-degree", "selection-lambda", "activation-derivatives")   # computed on the spot, need no runs
+NO_RUNS = ("selection-degree", "selection-lambda", "activation-derivatives")   # drawn without runs (pReLU then at its initial slope)
 
 
 # ---------------------------------------------------------------- reproduced effects: double descent, dropout's

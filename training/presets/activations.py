@@ -41,6 +41,10 @@ DEEP_SIGMOID_BN = Preset("deep-sigmoid-bn", "The sigmoid net with BN before each
                          _deep("sigmoid", batchnorm="before"))
 DEEP_RELU_HIGH_LR_BN = Preset("deep-relu-high-lr-bn", f"The ReLU net at lr {HIGH_LR} with BN before each ReLU",
                               _deep("relu", HIGH_LR, batchnorm="before"))
+# pReLU learns its negative slope, one per layer (torch's initial 0.25); the checkpoint holds what it learned.
+DEEP_PRELU = Preset("deep-prelu", "6 x 128 pReLU MLP, SGD lr 0.1: each layer learns its negative slope",
+                    _deep("prelu"))
 
-PRESETS = collect(DEEP_SIGMOID, DEEP_TANH, DEEP_RELU, DEEP_RELU_HIGH_LR, DEEP_SIGMOID_BN, DEEP_RELU_HIGH_LR_BN)
+PRESETS = collect(DEEP_SIGMOID, DEEP_TANH, DEEP_RELU, DEEP_RELU_HIGH_LR, DEEP_SIGMOID_BN, DEEP_RELU_HIGH_LR_BN,
+                  DEEP_PRELU)
 SWEEPS: dict = {}
