@@ -23,9 +23,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-if TYPE_CHECKING:
-    import pandas as pd   # the readers' frames; imported when read, so a training job never loads pandas
-
 from cache.checkpoints import discard_checkpoint, load_checkpoint, save_checkpoint  # noqa: F401 (re-exported)
 from cache.locks import writer_active  # noqa: F401 (re-exported)
 from cache.metrics_db import RunWriter, compact, connect, replace_table  # noqa: F401 (re-exported)
@@ -33,6 +30,9 @@ from cache.run_files import (DONE, SCHEMA_VERSION, STATES, TERMINAL, CorruptRun,
                              make_reserve, process_alive, read_json, update_status, write_json_atomic,
                              write_last_word, write_status)
 from cache.status_model import HEARTBEAT_STALE_S, RunStatus, read_status  # noqa: F401 (re-exported)
+
+if TYPE_CHECKING:
+    import pandas as pd  # the readers' frames; imported when read, so a training job never loads pandas
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = Path(os.environ.get("REGLAB_DEMO_DIR", REPO_ROOT / "cache" / "demo"))

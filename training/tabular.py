@@ -19,7 +19,7 @@ import torch
 from training.fashion_mnist import DatasetNotFound   # one "data set missing" error for every loader
 
 if TYPE_CHECKING:
-    import pandas as pd   # imported where a CSV is read: a job on other data never loads pandas
+    import pandas as pd  # imported where a CSV is read: a job on other data never loads pandas
 
 __all__ = ["DatasetNotFound", "Table", "group_split_indices", "match_columns", "named_csv", "normalise_name",
            "read_csv", "split_indices", "table_from_frame"]
