@@ -154,3 +154,28 @@ def test_the_weight_decay_knob_trains_from_the_bias_variance_page(monkeypatch, c
 def _knob_section(key):
     from ui import try_it
     try_it.render_try_it(try_it.KNOBS[key], key)
+
+
+def test_cancel_answers_at_once_and_the_job_ends_cancelled(monkeypatch, cache_dir):
+    monkeypatch.setenv("REGLAB_DEMO_DIR", str(DEMO))
+    monkeypatch.setenv("REGLAB_CACHE_DIR", str(cache_dir))
+    monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
+    section = AppTest.from_function(_knob_section, args=("bn-placement",), default_timeout=60).run()
+    section.button(key="try-bn-placement-go").click().run()
+    assert not section.exception
+    folder = Path(section.session_state["try-bn-placement-folder"])
+    assert store.read_spec(folder).model.batchnorm == try_it.BN_PLACEMENT.default
+    deadline = time.time() + 60
+    while store.read_status(folder)["state"] != "running" and time.time() < deadline:
+        time.sleep(0.1)
+    section.run()
+    start = time.perf_counter()
+    section.button(key="try-bn-placement-cancel").click().run()
+    answered = time.perf_counter() - start
+    assert not section.exception
+    assert any(toast.value == "Cancelled." for toast in section.toast), [t.value for t in section.toast]
+    assert answered < 5, answered          # the click's rerun (chart included) does not wait for the job to end
+    deadline = time.time() + 30
+    while store.read_status(folder)["state"] in try_it.ACTIVE and time.time() < deadline:
+        time.sleep(0.1)
+    assert store.read_status(folder)["state"] == "cancelled"
