@@ -155,7 +155,7 @@ BN_LR = Knob(cs.BN_FIG1_BN, "optim.lr", "learning rate of the BN net", (0.05, 0.
 BN_PLACEMENT = Knob(cs.BN_FIG1_BN, "model.batchnorm", "BatchNorm: none, before or after the sigmoid",
                     ("none", "before", "after"), "after", "bn-fig1-accuracy", quick=BN_QUICK)
 # The weight-decay and polynomial lessons are tiny already (20 and 100 examples): trained as the lesson does
-# (their 100 and 400 epochs, without the checkpoint per epoch that made most of their time).
+# (their 100 and 400 epochs), without a checkpoint per epoch.
 WEIGHT_DECAY = Knob(core.WEIGHT_DECAY_0, "optim.weight_decay", "weight decay lambda",
                     (0.0, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0), 0.3, "wd-norm", quick=NO_RESUME)
 DEGREE = Knob(core.POLYNOMIAL_DEGREE3, "data.degree", "polynomial degree", (1, 2, 3, 4, 6, 10, 19), 6,
