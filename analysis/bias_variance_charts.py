@@ -89,6 +89,16 @@ def train_test_curve_chart(df: pd.DataFrame, x: str, log_x: bool = False,
                  "both curves high is underfitting."))
 
 
+def mine_points(df: pd.DataFrame, x: str, log_x: bool = False) -> alt.Chart:
+    """A student's runs on a train/test chart: one filled diamond per split at the run's knob
+    value, coloured as the split; df: [x, split, value, run] (the run's label in the tooltip)."""
+    splits = [s for s in palette.SPLITS if s in set(df["split"])]
+    return alt.Chart(df).mark_point(shape="diamond", size=160, filled=True, opacity=1).encode(
+        x=_x(x, log_x, values=df[x]), y=alt.Y("value:Q"),
+        color=palette.color("split", splits, title="split", symbolType="stroke"),
+        tooltip=["run:N", alt.Tooltip(f"{x}:Q"), "split:N", alt.Tooltip("value:Q", format=".4g")])
+
+
 def weights_vs_truth_chart(learned, true) -> alt.Chart:
     """Grouped bars of learned vs true weights per index (shorter vector padded with 0)."""
     w_hat = np.asarray(learned, dtype=float).ravel()
@@ -255,6 +265,13 @@ def width_chart(df: pd.DataFrame, y_title: str, title: str) -> alt.TopLevelMixin
     ).add_params(pick).properties(width=340, height=240).facet(
         column=alt.Column("series:N", sort=series, title=None),
     ).resolve_scale(y="independent").properties(title=title)
+
+
+def threshold_rule(width: float) -> alt.Chart:
+    """The interpolation threshold (width = training examples per model) as a dotted rule."""
+    return alt.Chart(pd.DataFrame({"width": [width]})).mark_rule(
+        strokeDash=palette.DOTTED, color=palette.REFERENCE, strokeWidth=1.5).encode(
+        x="width:Q", tooltip=[alt.Tooltip("width:Q", title="interpolation threshold")])
 
 
 def rf_decomposition_chart(df: pd.DataFrame, threshold: float, title: str) -> alt.HConcatChart:

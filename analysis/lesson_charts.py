@@ -26,6 +26,29 @@ def final_losses(finals: dict[float, dict], knob: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[knob, "split", "value"])
 
 
+def latest_losses(final: dict, scalars: pd.DataFrame) -> dict[str, float]:
+    """{"train_loss": ..., "test_loss": ...}: a finished run's final losses (status.json's
+    `final`), else the last epoch logged so far in its scalars (member 0); {} before any epoch."""
+    if final and any(f"{split}_loss" in final for split in ("train", "test")):
+        return {k: final[k] for k in ("train_loss", "test_loss") if k in final}
+    if scalars.empty:
+        return {}
+    losses = epoch_losses(scalars)
+    last = losses[losses["epoch"] == losses["epoch"].max()]
+    return {f"{row.split}_loss": float(row.value) for row in last.itertuples()}
+
+
+def final_errors(scalars: pd.DataFrame) -> pd.DataFrame:
+    """Train and test error (1 - accuracy) at the end of a run, the mean over its members:
+    columns series ("train error" | "test error"), value; empty before the run has ended."""
+    keep = (scalars["kind"] == "final") & (scalars["metric"] == "accuracy") & scalars["split"].isin(["train", "test"])
+    final = scalars[keep] if not scalars.empty else scalars
+    if final.empty:
+        return pd.DataFrame(columns=["series", "value"])
+    errors = (1.0 - final.groupby("split")["value"].mean()).rename("value").reset_index()
+    return errors.assign(series=errors["split"] + " error")[["series", "value"]]
+
+
 def weight_norm_over_training(weights: dict[str, pd.DataFrame], layer: str = "output") -> pd.DataFrame:
     """||W||_2 of one layer per probe step: columns run, step, norm (member 0)."""
     frames = []

@@ -44,3 +44,21 @@ def median_row(passes: list[dict]) -> dict:
     row["max_seconds"] = max(p["seconds_per_epoch"] for p in passes)
     row["passes"] = [p["seconds_per_epoch"] for p in passes]
     return row
+
+
+def format_table(result: dict) -> str:
+    """The rows side by side: one line per variant (a median over passes shows its spread,
+    min-max), then the ratios and goals."""
+    rows = result["rows"]
+    width = max(len(r["name"]) for r in rows)
+    lines = [result["title"],
+             f"{'variant':<{width}}  {'s/epoch':>8}  {'spread':>15}  {'cpu s/ep':>8}  {'total s':>8}  {'test acc':>8}"]
+    for r in rows:
+        acc = "-" if r.get("test_accuracy") is None else f"{r['test_accuracy']:.4f}"
+        cpu = r.get("cpu_seconds_per_epoch")
+        spread = f"{r['min_seconds']:.3f}-{r['max_seconds']:.3f}" if "min_seconds" in r else "-"
+        lines.append(f"{r['name']:<{width}}  {r['seconds_per_epoch']:8.3f}  {spread:>15}  "
+                     f"{'-' if cpu is None else f'{cpu:8.3f}':>8}  {r['total_seconds']:8.2f}  {acc:>8}")
+    lines += [f"  {name} = {value:.3f}" for name, value in result["ratios"].items()]
+    lines += [f"  goal {goal}: {'met' if met else 'NOT met'}" for goal, met in result.get("goals", {}).items()]
+    return "\n".join(lines)

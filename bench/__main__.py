@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from bench import BENCHMARKS
+from bench import BENCHMARKS, format_table
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -32,22 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _module(name: str):
     return importlib.import_module(f"bench.bench_{name}")
-
-
-def format_table(result: dict) -> str:
-    """The rows side by side: one line per variant, then the ratios and goals."""
-    rows = result["rows"]
-    width = max(len(r["name"]) for r in rows)
-    lines = [result["title"],
-             f"{'variant':<{width}}  {'s/epoch':>8}  {'cpu s/ep':>8}  {'total s':>8}  {'test acc':>8}"]
-    for r in rows:
-        acc = "-" if r.get("test_accuracy") is None else f"{r['test_accuracy']:.4f}"
-        cpu = r.get("cpu_seconds_per_epoch")
-        lines.append(f"{r['name']:<{width}}  {r['seconds_per_epoch']:8.3f}  {'-' if cpu is None else f'{cpu:8.3f}':>8}"
-                     f"  {r['total_seconds']:8.2f}  {acc:>8}")
-    lines += [f"  {name} = {value:.3f}" for name, value in result["ratios"].items()]
-    lines += [f"  goal {goal}: {'met' if met else 'NOT met'}" for goal, met in result.get("goals", {}).items()]
-    return "\n".join(lines)
 
 
 def environment(threads: int) -> dict:

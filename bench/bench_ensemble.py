@@ -8,7 +8,10 @@ Both go through the lab's Trainer (the same code a job runs), scoring every epoc
 checkpointing; `--probes` adds the activation/weight probes at the default cadence.
 Timed: Trainer.run() only (data loading and model building excluded, for both). Member k
 of (a) and run k of (b) are the same computation, so their final test accuracies agree.
-`python -m bench.bench_ensemble [--epochs N] [--members K] [--device cuda]`.
+The variants alternate (a, b, a, b, ...) over `--ensemble-repeats` passes, so a noisy
+neighbour slows both alike; each row is a variant's median with its spread (min-max), and
+the speed-up is the ratio of the medians.
+`python -m bench.bench_ensemble [--epochs N] [--members K] [--ensemble-repeats R] [--device cuda]`.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from bench import standalone_main
+from bench import alternated, format_table, median_row, standalone_main
 from cache import store
 from runspec import RunSpec, build_spec
 from training.trainer import Trainer, member_indices
@@ -44,12 +47,13 @@ def _sync(trainer: Trainer) -> None:
         torch.cuda.synchronize()
 
 
-def timed_run(trainer: Trainer) -> tuple[float, dict]:
+def timed_run(trainer: Trainer) -> tuple[float, float, dict]:
+    """Trainer.run() alone: (wall s, process CPU s, outcome)."""
     _sync(trainer)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     outcome = trainer.run()
     _sync(trainer)
-    return time.perf_counter() - start, outcome
+    return time.perf_counter() - start, time.process_time() - cpu, outcome
 
 
 def member_trainer(spec: RunSpec, parts: torch.Tensor, k: int, root: Path) -> Trainer:
@@ -62,52 +66,72 @@ def member_trainer(spec: RunSpec, parts: torch.Tensor, k: int, root: Path) -> Tr
     return trainer
 
 
-def compare(spec: RunSpec) -> dict:
-    """Time (a) batched and (b) sequential for `spec` (ensemble = K); returns result rows."""
+def _pass_row(name: str, wall: float, cpu: float, epochs: int, accuracy: float) -> dict:
+    return {"name": name, "total_seconds": wall, "seconds_per_epoch": wall / epochs,
+            "cpu_seconds_per_epoch": cpu / epochs, "test_accuracy": accuracy}
+
+
+def _fresh(root: Path) -> Path:
+    """A new, empty cache folder for one pass (a run folder is made once per spec)."""
+    return Path(tempfile.mkdtemp(dir=root))
+
+
+def variants(spec: RunSpec, root: Path, label: str = "") -> dict:
+    """{name: one timed pass} for `spec` (ensemble = K): (a) batched, (b) its K members in turn."""
+    parts = member_indices(spec, spec.data.n_train)
+    k, epochs = spec.ensemble, spec.epochs
+
+    def batched() -> dict:
+        wall, cpu, outcome = timed_run(Trainer(spec, store.create_run_folder(_fresh(root), spec)))
+        return _pass_row(f"{label}(a) batched: one K={k} run", wall, cpu, epochs, outcome["final"]["test_accuracy"])
+
+    def sequential() -> dict:
+        where, wall, cpu, accuracies = _fresh(root), 0.0, 0.0, []
+        for member in range(k):
+            seconds, cpu_seconds, outcome = timed_run(member_trainer(spec, parts, member, where))
+            wall, cpu = wall + seconds, cpu + cpu_seconds
+            accuracies.append(outcome["final"]["test_accuracy"])
+        return _pass_row(f"{label}(b) sequential: {k} runs of K=1", wall, cpu, epochs, sum(accuracies) / k)
+
+    return {f"{label}a": batched, f"{label}b": sequential}
+
+
+def warm_up(spec: RunSpec, root: Path) -> None:
+    """One-time costs (kernels, allocator, lazy imports) stay out of every timed pass."""
+    timed_run(member_trainer(spec.with_overrides({"epochs": 1}), member_indices(spec, spec.data.n_train), 0, _fresh(root)))
+
+
+def compare(spec: RunSpec, repeats: int = 3) -> dict:
+    """(a) batched and (b) sequential for `spec`, alternated (a, b, a, b, ...) `repeats` times;
+    rows are each variant's median with its spread, the ratio is of the medians."""
     root = Path(tempfile.mkdtemp(prefix="bench-ensemble-"))
     try:
-        warm = member_trainer(spec.with_overrides({"epochs": 1}), member_indices(spec, spec.data.n_train), 0, root)
-        timed_run(warm)   # one-time costs (kernels, allocator, lazy imports) stay out of both timings
-        batched = Trainer(spec, store.create_run_folder(root, spec))
-        parts = batched.indices.cpu()
-        batched_s, batched_out = timed_run(batched)
-        sequential_s, accuracies = 0.0, []
-        for k in range(spec.ensemble):
-            seconds, outcome = timed_run(member_trainer(spec, parts, k, root))
-            sequential_s += seconds
-            accuracies.append(outcome["final"]["test_accuracy"])
+        warm_up(spec, root)
+        passes = alternated(variants(spec, root), repeats)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    sequential_acc = sum(accuracies) / len(accuracies)
-    return _result(spec, batched_s, sequential_s, batched_out["final"]["test_accuracy"], sequential_acc, batched.device)
+    batched, sequential = median_row(passes["a"]), median_row(passes["b"])
+    return _result(spec, batched, sequential, repeats, torch.device(spec.device if spec.device != "auto" else "cpu"))
 
 
-def _result(spec: RunSpec, batched_s: float, sequential_s: float, batched_acc: float, sequential_acc: float,
-            device: torch.device) -> dict:
+def _result(spec: RunSpec, batched: dict, sequential: dict, repeats: int, device: torch.device) -> dict:
     k, epochs = spec.ensemble, spec.epochs
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    speedup = sequential["seconds_per_epoch"] / batched["seconds_per_epoch"]
     return {
         "title": f"ensemble of K={k} MLPs 784-256-10, {spec.data.n_train if spec.ensemble_data == 'bootstrap' else spec.data.n_train // k}"
-                 f" examples each ({spec.ensemble_data}), {epochs} epochs, on {name}",
-        "rows": [{"name": f"(a) batched: one K={k} run", "seconds_per_epoch": batched_s / epochs,
-                  "total_seconds": batched_s, "test_accuracy": batched_acc},
-                 {"name": f"(b) sequential: {k} runs of K=1", "seconds_per_epoch": sequential_s / epochs,
-                  "total_seconds": sequential_s, "test_accuracy": sequential_acc}],
-        "ratios": {"sequential / batched (speed-up)": sequential_s / batched_s},
-        "goals": {"batched faster than sequential": sequential_s > batched_s,
-                  "same mean member test accuracy (within 1e-4)": abs(batched_acc - sequential_acc) < 1e-4},
+                 f" examples each ({spec.ensemble_data}), {epochs} epochs, on {name}; median of {repeats} "
+                 f"alternated passes (a, b, a, b, ...)",
+        "rows": [batched, sequential],
+        "ratios": {"sequential / batched (speed-up, medians)": speedup},
+        "goals": {"batched faster than sequential": speedup > 1,
+                  "same mean member test accuracy (within 1e-4)":
+                      abs(batched["test_accuracy"] - sequential["test_accuracy"]) < 1e-4},
     }
 
 
 def format_result(result: dict) -> str:
-    rows = result["rows"]
-    width = max(len(r["name"]) for r in rows)
-    lines = [result["title"], f"{'variant':<{width}}  {'s/epoch':>8}  {'total s':>8}  {'test acc':>8}"]
-    lines += [f"{r['name']:<{width}}  {r['seconds_per_epoch']:8.3f}  {r['total_seconds']:8.2f}  {r['test_accuracy']:8.4f}"
-              for r in rows]
-    lines += [f"  {name} = {value:.2f}x" for name, value in result["ratios"].items()]
-    lines += [f"  {goal}: {'yes' if met else 'NO'}" for goal, met in result["goals"].items()]
-    return "\n".join(lines)
+    return format_table(result)
 
 
 def add_arguments(parser: argparse.ArgumentParser, epochs: int = 10) -> None:
@@ -120,7 +144,8 @@ def add_arguments(parser: argparse.ArgumentParser, epochs: int = 10) -> None:
                ("--ensemble-data", {"choices": ["disjoint", "bootstrap"], "default": "disjoint",
                                     "help": "disjoint parts of K x subset examples, or bootstraps of subset"}),
                ("--probes", {"action": "store_true", "help": "also log activation/weight probes (default cadence)"}),
-               ("--data-dir", {"default": None, "help": "folder with the Fashion-MNIST IDX files"})]
+               ("--data-dir", {"default": None, "help": "folder with the Fashion-MNIST IDX files"}),
+               ("--ensemble-repeats", {"type": int, "default": 3, "help": "alternated passes per variant (default 3)"})]
     for flag, kwargs in options:
         if flag not in known:
             parser.add_argument(flag, **kwargs)
@@ -129,7 +154,7 @@ def add_arguments(parser: argparse.ArgumentParser, epochs: int = 10) -> None:
 def run(args: argparse.Namespace) -> dict:
     spec = ensemble_spec(args.members, args.subset, args.epochs, args.ensemble_data, args.device, args.probes,
                          getattr(args, "data_dir", None))
-    return compare(spec)
+    return compare(spec, args.ensemble_repeats)
 
 
 def main(argv: list[str] | None = None) -> int:

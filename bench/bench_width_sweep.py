@@ -3,28 +3,31 @@ the wall time of the whole demo-scale sweep.
 
 (1) For a few widths of the `width-sweep-noisy` spec (Yang et al.'s 784-width-10 MLP,
 K = 5 members on disjoint splits): (a) one batched K=5 run vs (b) 5 runs of K=1, through
-the lab's Trainer (bench.bench_ensemble.compare; Trainer.run() timed, data loading
-excluded), for `--epochs` epochs.
+the lab's Trainer (bench.bench_ensemble.variants; Trainer.run() timed, data loading
+excluded), for `--epochs` epochs; every width's (a) and (b) alternate over `--width-repeats`
+passes, each row is a median with its spread, each speed-up a ratio of medians.
 (2) `--full`: the full sweeps `width-sweep` and `width-sweep-noisy` (every width, the
 preset's epochs) trained for real into `--cache-dir`, one process per sweep side by side
 (one torch thread each: on a shared 2-core machine, two single-threaded processes beat
 one process with two spinning threads), then decomposed (postprocess.predictions). Reports
 the wall time of the whole thing against the 10-minute goal.
-`python -m bench.bench_width_sweep [--epochs N] [--widths 8 64 512] [--full --cache-dir DIR]`.
+`python -m bench.bench_width_sweep [--epochs N] [--widths 8 64 512] [--width-repeats R] [--full --cache-dir DIR]`.
 """
 from __future__ import annotations
 
 import argparse
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from bench import standalone_main
-from bench.bench_ensemble import compare
+from bench import alternated, format_table, median_row, standalone_main
+from bench.bench_ensemble import variants, warm_up
 from training import presets
 from training.presets import get_sweep
 
@@ -38,14 +41,25 @@ def width_spec(width: int, epochs: int):
     return spec.with_overrides({"model.widths": [width], "epochs": epochs, "name": "bench-width-sweep"})
 
 
-def batched_vs_sequential(widths: list[int], epochs: int) -> list[dict]:
-    rows = []
+def batched_vs_sequential(widths: list[int], epochs: int, repeats: int = 3) -> tuple[list[dict], dict[int, float]]:
+    """Every (width, batched | sequential) variant, alternated over `repeats` passes (w1 a, w1 b,
+    w2 a, w2 b, ..., then again): rows of medians with their spread, and per width the ratio of
+    the medians (sequential / batched)."""
+    root = Path(tempfile.mkdtemp(prefix="bench-width-sweep-"))
+    try:
+        warm_up(width_spec(widths[0], epochs), root)
+        plan = {}
+        for width in widths:
+            plan.update(variants(width_spec(width, epochs), root, label=f"width {width:>4} "))
+        passes = alternated(plan, repeats)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    rows, speedups = [], {}
     for width in widths:
-        result = compare(width_spec(width, epochs))
-        for row in result["rows"]:
-            rows.append({**row, "name": f"width {width:>4} {row['name']}"})
-        rows[-1]["speedup"] = next(iter(result["ratios"].values()))
-    return rows
+        batched, sequential = (median_row(passes[f"width {width:>4} {v}"]) for v in "ab")
+        rows += [batched, sequential]
+        speedups[width] = sequential["seconds_per_epoch"] / batched["seconds_per_epoch"]
+    return rows, speedups
 
 
 def _train_sweep(name: str, cache_dir: str, epochs: int | None) -> tuple[str, float, float]:
@@ -85,35 +99,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                ("--widths", {"type": int, "nargs": "*", "default": [8, 64, 512], "help": "widths to compare"}),
                ("--full", {"action": "store_true", "help": "also train the full width sweeps (both noise levels)"}),
                ("--cache-dir", {"default": "cache/runs", "help": "where --full puts its runs (default cache/runs)"}),
-               ("--full-epochs", {"type": int, "default": None, "help": "override the sweeps' epochs (default theirs)"})]
+               ("--full-epochs", {"type": int, "default": None, "help": "override the sweeps' epochs (default theirs)"}),
+               ("--width-repeats", {"type": int, "default": 3, "help": "alternated passes per variant (default 3)"})]
     for flag, kwargs in options:
         if flag not in known:
             parser.add_argument(flag, **kwargs)
 
 
 def run(args: argparse.Namespace) -> dict:
-    rows = batched_vs_sequential(args.widths, args.epochs) if args.widths else []
-    ratios = {f"width {w}: sequential / batched": r["speedup"] for w, r in zip(args.widths, rows[1::2])}
-    goals = {f"width {w}: batched faster": r["speedup"] > 1 for w, r in zip(args.widths, rows[1::2])}
+    rows, speedups = batched_vs_sequential(args.widths, args.epochs, args.width_repeats) if args.widths else ([], {})
+    ratios = {f"width {w}: sequential / batched (medians)": r for w, r in speedups.items()}
+    goals = {f"width {w}: batched faster": r > 1 for w, r in speedups.items()}
     if args.full:
         full = full_sweep(Path(args.cache_dir), args.full_epochs)
         rows += full
         goals["full sweep (both noise levels) under 10 minutes"] = full[-1]["total_seconds"] < GOAL_SECONDS
     return {"title": f"width sweep (Yang MLP, K=5 disjoint), {args.epochs} epochs per comparison, "
-                     f"cpu, {torch.get_num_threads()} threads, {os.cpu_count()} cores",
+                     f"cpu, {torch.get_num_threads()} threads, {os.cpu_count()} cores; median of {args.width_repeats} "
+                     f"alternated passes over every width's (a) and (b)",
             "rows": rows, "ratios": ratios, "goals": goals}
 
 
 def format_result(result: dict) -> str:
-    width = max(len(r["name"]) for r in result["rows"])
-    lines = [result["title"], f"{'variant':<{width}}  {'s/epoch':>8}  {'total s':>8}  {'cpu s':>8}  {'test acc':>8}"]
-    for r in result["rows"]:
-        acc = "-" if r.get("test_accuracy") is None else f"{r['test_accuracy']:.4f}"
-        cpu = "-" if r.get("cpu_seconds") is None else f"{r['cpu_seconds']:.1f}"
-        lines.append(f"{r['name']:<{width}}  {r['seconds_per_epoch']:8.3f}  {r['total_seconds']:8.2f}  {cpu:>8}  {acc:>8}")
-    lines += [f"  {name} = {value:.2f}x" for name, value in result["ratios"].items()]
-    lines += [f"  {goal}: {'yes' if met else 'NO'}" for goal, met in result["goals"].items()]
-    return "\n".join(lines)
+    return format_table(result)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,9 +21,7 @@ import sqlite3
 import stat
 import time
 from pathlib import Path
-from typing import Iterable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Iterable
 
 from cache.checkpoints import discard_checkpoint, load_checkpoint, save_checkpoint  # noqa: F401 (re-exported)
 from cache.locks import writer_active  # noqa: F401 (re-exported)
@@ -32,6 +30,9 @@ from cache.run_files import (DONE, SCHEMA_VERSION, STATES, TERMINAL, CorruptRun,
                              make_reserve, process_alive, read_json, update_status, write_json_atomic,
                              write_last_word, write_status)
 from cache.status_model import HEARTBEAT_STALE_S, RunStatus, read_status  # noqa: F401 (re-exported)
+
+if TYPE_CHECKING:
+    import pandas as pd  # the readers' frames; imported when read, so a training job never loads pandas
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = Path(os.environ.get("REGLAB_DEMO_DIR", REPO_ROOT / "cache" / "demo"))
@@ -234,6 +235,8 @@ def _check_version(folder: Path, conn: sqlite3.Connection) -> None:
 
 def read_table(folder: Path, table: str, where: str = "", params: tuple = ()) -> pd.DataFrame:
     """One table as a DataFrame (empty if the run has not logged it yet)."""
+    import pandas as pd
+
     if table not in table_names(folder):
         return pd.DataFrame()
     with _reader(folder) as conn:
@@ -292,6 +295,8 @@ def partial_problem(path: Path) -> str:
 
 def list_runs(cache_dirs: Iterable[Path | str]) -> tuple[pd.DataFrame, list[str]]:
     """All readable runs as a DataFrame, plus one message per folder that could not be read."""
+    import pandas as pd
+
     rows, problems = [], []
     for cache_dir in cache_dirs:
         for folder in iter_run_folders(cache_dir):

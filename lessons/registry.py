@@ -100,7 +100,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("width-sweeps", "Bias and variance of networks, double descent", "bias-variance",
            sweeps=(bv.WIDTH_SWEEP, bv.WIDTH_SWEEP_NOISY, bv.WIDTH_SWEEP_NOISY_DROPOUT, bv.WIDTH_SWEEP_NOISY_WD,
                    bv.WIDTH_SWEEP_RF, bv.WIDTH_SWEEP_RF_NOISY),
-           postprocess=predictions.postprocess),
+           postprocess=predictions.postprocess, charts=("rf-width-errors",)),
     # No post-processing: a run's members are different widths, not resampled training sets.
     Lesson("double-descent", "Double descent in trained networks", "bias-variance",
            presets=(*dd.DD_NOISY, *dd.DD_CLEAN), charts=("dd-widths", "dd-epochs"),

@@ -1,20 +1,36 @@
-"""Try it from a lesson page: the Dropout page's "train this variant" launches a small
-background job owned by the session, its curve grows in next to the demo runs over
-successive live refreshes, and it joins the sidebar's "Also draw my runs" choice."""
+"""Try it from a lesson page: every knob's small variant is a valid spec within bounds that
+changes only its knob (and the small preset's fields); its lesson chart draws a trained run
+of it as "yours" next to the demo runs; the Dropout page's "train this variant" launches a
+background job owned by the session whose curve grows in over successive live refreshes,
+and the Bias-Variance page's weight-decay knob trains one to the end and draws it."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import pytest
 import streamlit as st
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from cache import store
-from ui import try_it
+from runspec import changed_fields
+from runspec.bounds import check_bounds
+from training import jobs
+from training.runner import execute
+from ui import lesson_charts, try_it
+from ui.data import spec_value
 from ui.sources import MINE_KEY
 
 REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "cache" / "demo"
+# Each knob's variant cut down further for a test: a few seconds of training at most.
+TINY = {"dropout-rate": {"data.n_train": 300, "data.n_test": 100, "epochs": 2},
+        "bn-lr": {"data.n_train": 300, "data.n_test": 100, "epochs": 1, "probe_every": 2},
+        "bn-placement": {"data.n_train": 300, "data.n_test": 100, "epochs": 1, "probe_every": 2},
+        "wd-lambda": {"epochs": 4},
+        "poly-degree": {"epochs": 4},
+        "rf-width": {"data.n_train": 100, "data.n_test": 100, "probes.eval_max": 100}}
 CHART_KEY = "chart-try-dropout-rate-chart"
 
 
@@ -70,3 +86,98 @@ def test_a_try_it_run_draws_in_while_it_trains(monkeypatch, cache_dir):
 def _try_it_section():
     from ui import try_it
     try_it.render_try_it(try_it.DROPOUT_RATE, "dropout-rate")
+
+
+def test_every_knob_is_declared_once_and_its_chart_is_a_lesson_chart():
+    assert set(try_it.KNOBS) == set(TINY)
+    assert len({id(knob) for knob in try_it.KNOBS.values()}) == len(try_it.KNOBS)
+    for key, knob in try_it.KNOBS.items():
+        assert knob.chart_id in lesson_charts.CHARTS, key
+        assert knob.default in knob.choices and len(knob.choices) >= 3, key
+
+
+@pytest.mark.parametrize("key", sorted(TINY))
+def test_each_variant_is_valid_small_and_changes_only_its_knob(key):
+    knob = try_it.KNOBS[key]
+    allowed = {knob.field, *(field for field, _ in knob.quick)}
+    for value in knob.choices:
+        spec = knob.spec(value)
+        check_bounds(spec)                                  # raises on a spec too big for a teaching machine
+        jobs.check_memory(spec, slots=2)
+        assert spec.name == knob.preset.name and spec_value(spec, knob.field) == value   # found as the lesson's run
+        assert set(changed_fields(knob.base(), spec)) <= allowed, (key, value)
+        assert not spec.checkpoint_every_epoch               # a 10 s variant is retrained, not resumed
+
+
+def _base_value(knob):
+    return spec_value(knob.base(), knob.field)
+
+
+@pytest.mark.parametrize("key", sorted(TINY))
+def test_each_knobs_chart_draws_a_trained_variant_as_yours(key, tmp_path):
+    knob = try_it.KNOBS[key]
+    value = next(v for v in knob.choices if v != _base_value(knob))
+    spec = knob.spec(value).with_overrides(TINY[key])
+    folder = store.create_run_folder(tmp_path, spec)
+    assert execute(spec, folder)["state"] == "finished"
+    shown = lesson_charts.render(knob.chart_id, [DEMO], [folder])
+    assert isinstance(shown, lesson_charts.Shown), shown
+    label = f"yours ({knob.preset.name}: "
+    assert label in shown.data.to_json(), (key, shown.data.head())
+    assert label in str(shown.chart.to_dict()), key          # drawn, not only listed
+    demo = lesson_charts.render(knob.chart_id, [DEMO])
+    assert len(shown.data) > len(demo.data)                 # the demo runs stay, the student's come on top
+
+
+def test_the_weight_decay_knob_trains_from_the_bias_variance_page(monkeypatch, cache_dir):
+    monkeypatch.setenv("REGLAB_DEMO_DIR", str(DEMO))
+    monkeypatch.setenv("REGLAB_CACHE_DIR", str(cache_dir))
+    monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
+    st.cache_data.clear()
+    page = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).switch_page("views/bias_variance.py").run()
+    assert not page.exception
+    page.button(key="try-wd-lambda-go").click().run()
+    assert not page.exception
+    folder = Path(page.session_state["try-wd-lambda-folder"])
+    spec = store.read_spec(folder)
+    assert spec.name == "weight-decay-0" and spec.optim.weight_decay == try_it.WEIGHT_DECAY.default
+    assert store.read_status(folder)["owner"].startswith("app:")
+    deadline = time.time() + 120
+    while store.read_status(folder)["state"] in try_it.ACTIVE and time.time() < deadline:
+        time.sleep(0.3)
+    assert store.read_status(folder)["state"] == "finished"
+    section = AppTest.from_function(_knob_section, args=("wd-lambda",), default_timeout=60)
+    section.session_state["try-wd-lambda-folder"] = str(folder)
+    section.run()
+    assert not section.exception
+    assert yours_points(section) > 0                         # the finished run is drawn in the section's chart
+
+
+def _knob_section(key):
+    from ui import try_it
+    try_it.render_try_it(try_it.KNOBS[key], key)
+
+
+def test_cancel_answers_at_once_and_the_job_ends_cancelled(monkeypatch, cache_dir):
+    monkeypatch.setenv("REGLAB_DEMO_DIR", str(DEMO))
+    monkeypatch.setenv("REGLAB_CACHE_DIR", str(cache_dir))
+    monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
+    section = AppTest.from_function(_knob_section, args=("bn-placement",), default_timeout=60).run()
+    section.button(key="try-bn-placement-go").click().run()
+    assert not section.exception
+    folder = Path(section.session_state["try-bn-placement-folder"])
+    assert store.read_spec(folder).model.batchnorm == try_it.BN_PLACEMENT.default
+    deadline = time.time() + 60
+    while store.read_status(folder)["state"] != "running" and time.time() < deadline:
+        time.sleep(0.1)
+    section.run()
+    start = time.perf_counter()
+    section.button(key="try-bn-placement-cancel").click().run()
+    answered = time.perf_counter() - start
+    assert not section.exception
+    assert any(toast.value == "Cancelled." for toast in section.toast), [t.value for t in section.toast]
+    assert answered < 5, answered          # the click's rerun (chart included) does not wait for the job to end
+    deadline = time.time() + 30
+    while store.read_status(folder)["state"] in try_it.ACTIVE and time.time() < deadline:
+        time.sleep(0.1)
+    assert store.read_status(folder)["state"] == "cancelled"

@@ -48,6 +48,9 @@ def _tiny_runs():
     for name, shape in sweeps.items():
         runs += [tiny(spec, **shape, **no_probes) for _, spec in SWEEPS[name].specs()[:2]]
     runs += [tiny(spec, epochs=3, probe_every=5, ensemble=2) for _, spec in SWEEPS["weight-decay-sweep"].specs()[:3]]
+    for name in ("width-sweep-rf", "width-sweep-rf-noisy"):   # closed form: three widths, 20 images per member
+        runs += [tiny(spec, data__n_train=100, data__n_test=100, probes__eval_max=100)
+                 for _, spec in SWEEPS[name].specs()[:3]]
     runs += _tiny_effect_runs(no_probes)
     degree_sweep = SWEEPS["poly-degree-sweep"].specs()
     textbook_size = max(spec.data.n_train for _, spec in degree_sweep)    # 100 points per training set

@@ -11,12 +11,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import torch
 
 from training.fashion_mnist import DatasetNotFound   # one "data set missing" error for every loader
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where a CSV is read: a job on other data never loads pandas
 
 __all__ = ["DatasetNotFound", "Table", "group_split_indices", "match_columns", "named_csv", "normalise_name",
            "read_csv", "split_indices", "table_from_frame"]
@@ -69,6 +72,8 @@ def table_from_frame(frame: pd.DataFrame, features: dict[str, tuple[str, ...]], 
     """Pick the feature and target columns (by normalised name) as float32 arrays; no NaNs allowed."""
     target_name, target_aliases = target
     columns = match_columns(list(frame.columns), {**features, target_name: target_aliases}, source)
+    import pandas as pd
+
     numeric = frame[[columns[c] for c in (*features, target_name)]].apply(pd.to_numeric, errors="coerce")
     values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
     bad_rows = np.flatnonzero(np.isnan(values).any(axis=1))
@@ -81,6 +86,8 @@ def table_from_frame(frame: pd.DataFrame, features: dict[str, tuple[str, ...]], 
 
 def read_csv(path: Path) -> pd.DataFrame:
     """Comma- or semicolon-separated (UCI's wine files use ';'), sniffed from the header."""
+    import pandas as pd
+
     return pd.read_csv(path, sep=None, engine="python")
 
 

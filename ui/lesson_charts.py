@@ -26,7 +26,8 @@ from cache import store
 from training import presets
 from training.datasets import POLY_TRUE_WEIGHTS
 from ui import data
-from ui.lesson_runs import Absent, Missing, Shown, command, finished, labelled, run_folders, run_tables, stored, sweep
+from ui.lesson_runs import (Absent, Missing, Shown, command, finished, labelled, run_folders, run_tables, stored, sweep,
+                            yours_label)
 
 
 @dataclass(frozen=True)
@@ -77,18 +78,38 @@ WD_PRESETS = {0.0: presets.core.WEIGHT_DECAY_0.name, 3.0: presets.core.WEIGHT_DE
 WD_PUBLISHED = {presets.core.WEIGHT_DECAY_0.name: 13.52, presets.core.WEIGHT_DECAY_3.name: 0.350}   # D2L v0.17, ||w||_2 after training
 
 
-def final_by_knob(presets: dict[float, str], knob: str, log_x: bool, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+def final_by_knob(presets: dict[float, str], knob: str, log_x: bool, field: str, dirs: Sequence[Path],
+                  mine: Sequence[Path] = ()) -> Shown:
     folders = run_folders(list(presets.values()), dirs)
     finals = {value: store.read_status(folders[name]).get("final") or {} for value, name in presets.items()}
     if not all(finals.values()):
         raise Absent([name for value, name in presets.items() if not finals[value]])
     frame = lc.final_losses(finals, knob)
-    chart = bvc.train_test_curve_chart(frame, knob, log_x=log_x).properties(title=f"Final loss vs {knob}")
-    return Shown(chart, frame, f"Read across: which {knob} keeps the test loss lowest, not the training loss?")
+    chart = bvc.train_test_curve_chart(frame, knob, log_x=log_x)
+    yours = _mine_losses(presets, knob, field, mine)
+    if not yours.empty:   # the student's runs: where their knob puts them, at their latest losses while they train
+        chart = alt.layer(chart, bvc.mine_points(yours, knob, log_x=log_x))
+        frame = pd.concat([frame, yours], ignore_index=True)
+    return Shown(chart.properties(title=f"Final loss vs {knob}"), frame,
+                 f"Read across: which {knob} keeps the test loss lowest, not the training loss?")
+
+
+def _mine_losses(presets: dict[float, str], knob: str, field: str, mine: Sequence[Path]) -> pd.DataFrame:
+    """[knob, split, value, run] of the chosen runs of these presets: the final losses of a finished
+    run, the last epoch's of one still training."""
+    frames = []
+    for folder in mine:
+        if data.spec_name(folder) not in presets.values():
+            continue
+        status, spec = store.read_status(folder), store.read_spec(folder)
+        losses = lc.latest_losses(status.get("final") or {}, data.load_table(folder, "scalars"))
+        if losses:
+            frames.append(lc.final_losses({data.spec_value(spec, field): losses}, knob).assign(run=yours_label(folder)))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[knob, "split", "value", "run"])
 
 
 def weight_norms(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
-    frame = lc.weight_norm_over_training(run_tables(list(WD_PUBLISHED), "weights", dirs))
+    frame = lc.weight_norm_over_training(labelled({name: name for name in WD_PUBLISHED}, "weights", dirs, mine))
     chart = lc.norm_vs_target_chart(frame, WD_PUBLISHED)
     return Shown(chart, frame, "Solid: the norm this lab measured; dotted: the textbook's number for the same lambda.")
 
@@ -241,11 +262,13 @@ CHARTS: dict[str, LessonChart] = {
        for d, name in POLY_PRESETS.items()},
     **{f"poly-weights-degree{d}": LessonChart(partial(poly_weights, name), (bvc.weights_vs_truth_chart,))
        for d, name in POLY_PRESETS.items()},
-    "poly-final-by-degree": LessonChart(partial(final_by_knob, POLY_PRESETS, "degree", False), (lc.final_losses,)),
+    "poly-final-by-degree": LessonChart(partial(final_by_knob, POLY_PRESETS, "degree", False, "data.degree"),
+                                        (lc.final_losses, lc.latest_losses)),
     "poly-decomposition": LessonChart(poly_decomposition, (bvr.components_frame, bvc.stacked_decomposition_chart)),
     "wd-loss-0": LessonChart(partial(loss_curves, presets.core.WEIGHT_DECAY_0.name), (lc.epoch_losses,)),
     "wd-loss-3": LessonChart(partial(loss_curves, presets.core.WEIGHT_DECAY_3.name), (lc.epoch_losses,)),
-    "wd-final-by-lambda": LessonChart(partial(final_by_knob, WD_PRESETS, "lambda", False), (lc.final_losses,)),
+    "wd-final-by-lambda": LessonChart(partial(final_by_knob, WD_PRESETS, "lambda", False, "optim.weight_decay"),
+                                      (lc.final_losses, lc.latest_losses)),
     "wd-lambda-loss": LessonChart(partial(wd_lambda_sweep, "loss"), (bvr.final_scores, lc.member_spread, bvc.lambda_chart)),
     "wd-lambda-norm": LessonChart(partial(wd_lambda_sweep, "norm"), (bvr.final_weight_norms, lc.member_spread)),
     "wd-norm": LessonChart(weight_norms, (lc.weight_norm_over_training, lc.norm_vs_target_chart)),
@@ -366,4 +389,39 @@ NO_RUNS = ("selection-degree", "selection-lambda", "activation-derivatives")   #
 from ui import effect_charts as ec  # noqa: E402  (kept with its block, after the registry above)
 
 CHARTS.update({chart_id: LessonChart(build, code) for chart_id, (build, code) in ec.CHARTS.items()})
+CHART_IDS = tuple(CHARTS)
+
+
+# ---------------------------------------------------------------- width: the random-features sweeps, with the
+# student's own widths (a closed-form fit: the try-it knob trains one in seconds)
+
+RF_SWEEPS = {"clean labels": presets.bias_variance.WIDTH_SWEEP_RF.name,
+             "20% label noise": presets.bias_variance.WIDTH_SWEEP_RF_NOISY.name}
+
+
+def rf_width_errors(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
+    """Train and test error vs width of both random-features sweeps (the mean over the members'
+    logged final scores), the student's runs of either sweep as their own colour."""
+    frames, per_member = [], None
+    for label, name in RF_SWEEPS.items():
+        listing = finished(name, dirs)
+        for spec, folder in zip(listing["spec"], listing["folder"]):
+            per_member = spec.data.n_train // spec.ensemble
+            frames.append(lc.final_errors(data.load_table(folder, "scalars")).assign(width=spec.model.widths[0],
+                                                                                     variant=label))
+    for folder in mine:
+        if data.spec_name(folder) in RF_SWEEPS.values():
+            errors = lc.final_errors(data.load_table(folder, "scalars"))
+            if not errors.empty:
+                frames.append(errors.assign(width=store.read_spec(folder).model.widths[0], variant=yours_label(folder)))
+    frame = pd.concat(frames, ignore_index=True)
+    chart = bvc.width_chart(frame, "error (1 - accuracy)", "Random features: train and test error vs width")
+    noisy = frame[(frame["variant"] == "20% label noise") & (frame["series"] == "test error")]
+    peak = noisy.loc[noisy["value"].idxmax()]
+    return Shown(alt.layer(chart, bvc.threshold_rule(per_member)), frame,
+                 f"The dotted rule: width = {per_member} = training images per model. With 20% label noise the "
+                 f"test error is highest at width {peak['width']:g} ({peak['value']:.3f}).")
+
+
+CHARTS["rf-width-errors"] = LessonChart(rf_width_errors, (lc.final_errors, bvc.width_chart))
 CHART_IDS = tuple(CHARTS)

@@ -15,8 +15,8 @@ import altair as alt
 import pandas as pd
 
 from cache import store
-from runspec import changed_fields
-from training.presets import PRESETS
+from runspec import build_spec, changed_fields
+from training.presets import PRESETS, SWEEPS
 from ui import data
 
 # Short names for the fields a student's variant usually changes (else the dotted name).
@@ -108,15 +108,24 @@ def labelled(pair: dict[str, str], table: str, dirs: Sequence[Path],
 def differences(folder: Path) -> str:
     """What a user's run changed from its preset, e.g. "dropout 0.5/0.5, lr 0.1"."""
     spec = store.read_spec(folder)
-    preset = PRESETS.get(spec.name)
-    if preset is None:
+    base = lesson_base(spec.name)
+    if base is None:
         return "custom spec"
-    changes = changed_fields(preset.spec, spec)
+    changes = changed_fields(base, spec)
     for field in [f for f in changes if f in NOT_TRAINING or f.startswith("probes.")]:
         changes.pop(field)   # where the files are and what was measured are not what was trained
     if not changes:
         return "as the preset"
     return ", ".join(f"{FIELD_NAMES.get(field, field)} {_short(new)}" for field, (_, new) in changes.items())
+
+
+def lesson_base(name: str | None):
+    """The spec a lesson's run of this name varies: its preset's, or its sweep's base."""
+    if name in PRESETS:
+        return PRESETS[name].spec
+    if name in SWEEPS:
+        return build_spec({"name": name, **SWEEPS[name].base})
+    return None
 
 
 def _short(value) -> str:
@@ -130,10 +139,10 @@ def yours_label(folder: Path) -> str:
 
 
 def own_lesson_runs(user_dir: Path) -> dict[str, str]:
-    """{folder: label} of the user's finished (or still training) runs of a lesson preset,
+    """{folder: label} of the user's finished (or still training) runs of a lesson preset or sweep,
     newest first: the sidebar's choice of runs to draw next to the demo runs. A run still
     training is listed so a lesson's "try it" run stays chosen while it draws in."""
-    listing = data.runs_named_any(PRESETS, [user_dir])
+    listing = data.runs_named_any([*PRESETS, *SWEEPS], [user_dir])
     if listing.empty:
         return {}
     listing = listing[listing["state"].isin(("finished", "queued", "running"))]

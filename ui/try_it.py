@@ -16,18 +16,24 @@ from typing import Any
 import streamlit as st
 
 from cache import store
-from training.presets import Preset, core, covariate_shift as cs
+from runspec import RunSpec, build_spec
+from training.presets import Preset, Sweep, core
+from training.presets import bias_variance as bv
+from training.presets import covariate_shift as cs
 from ui import charts, lesson_charts, messages, sources
+from ui.lesson_runs import NOT_TRAINING
 
 REFRESH_S = 1.5
 ACTIVE = ("queued", "running")
 # Small enough to finish in about 10 s on 2 cores (3,000 images, 10 epochs), big enough to show a curve.
-QUICK = {"data.n_train": 3000, "data.n_test": 1000, "epochs": 10}
+# A variant that short is retrained rather than resumed: no checkpoint each epoch.
+NO_RESUME = (("checkpoint_every_epoch", False),)
+QUICK = {"data.n_train": 3000, "data.n_test": 1000, "epochs": 10, **dict(NO_RESUME)}
 
 
 @dataclass(frozen=True)
 class Knob:
-    preset: Preset
+    preset: Preset | Sweep     # a sweep's knob trains one more point of the sweep, under its name
     field: str                 # the dotted spec field the student turns
     label: str
     choices: tuple[Any, ...]
@@ -35,8 +41,13 @@ class Knob:
     chart_id: str              # the lesson chart that draws the run live
     quick: tuple[tuple[str, Any], ...] = tuple(QUICK.items())
 
-    def spec(self, value: Any):
-        return self.preset.spec.with_overrides({**dict(self.quick), self.field: value})
+    def base(self) -> RunSpec:
+        if isinstance(self.preset, Sweep):
+            return build_spec({"name": self.preset.name, **self.preset.base})
+        return self.preset.spec
+
+    def spec(self, value: Any) -> RunSpec:
+        return self.base().with_overrides({**dict(self.quick), self.field: value})
 
 
 def _launched_key(key: str) -> str:
@@ -89,8 +100,8 @@ def render_try_it(knob: Knob, key: str) -> None:
         pick, go = st.columns([3, 1], vertical_alignment="bottom")
         pick.select_slider(f"Try it: {knob.label}", range(len(knob.choices)), value=knob.choices.index(knob.default),
                            key=f"try-{key}-value", format_func=lambda i: _shown(knob.choices[i]),
-                           help=f"Trains a small variant of {knob.preset.name} ({', '.join(f'{k} {v}' for k, v in knob.quick)}) "
-                                "in the background, about 10 s, drawn next to the demo run.")
+                           help=f"Trains a small variant of {knob.preset.name}{_quick_note(knob)} in the "
+                                "background, about 10 s, drawn next to the demo runs.")
         go.button("Train this variant", key=f"try-{key}-go", icon=":material/play_arrow:", on_click=_launch,
                   args=(knob, key), width="stretch")
         folder = st.session_state.get(_launched_key(key))
@@ -123,12 +134,34 @@ def _live(knob: Knob, key: str, folder: str, active: bool) -> None:
 
 
 def _shown(value: Any) -> str:
-    return "/".join(f"{v:g}" for v in value) if isinstance(value, tuple) else f"{value:g}"
+    if isinstance(value, (tuple, list)):
+        return "/".join(_shown(v) for v in value)
+    return value if isinstance(value, str) else f"{value:g}"
+
+
+def _quick_note(knob: Knob) -> str:
+    """What the small variant trains differently from the lesson's run (not what it measures)."""
+    trained = [(k, v) for k, v in knob.quick if k not in NOT_TRAINING and not k.startswith("probes.")]
+    return f" ({', '.join(f'{k} {_shown(v)}' for k, v in trained)})" if trained else " (as the lesson trains it)"
 
 
 # The knobs the lesson pages offer (one per section with a natural one).
 DROPOUT_RATE = Knob(core.D2L_DROPOUT, "model.dropout", "dropout per hidden layer",
                     ((0.0, 0.0), (0.2, 0.5), (0.5, 0.5), (0.8, 0.8)), (0.5, 0.5), "dropout-loss")
+BN_QUICK = (("data.n_train", 2000), ("data.n_test", 1000), ("epochs", 2), ("probes.ics", False),
+            ("probes.smoothness", False), *NO_RESUME)
 BN_LR = Knob(cs.BN_FIG1_BN, "optim.lr", "learning rate of the BN net", (0.05, 0.5, 2.0, 5.0), 2.0, "bn-fig1-accuracy",
-             quick=(("data.n_train", 2000), ("data.n_test", 1000), ("epochs", 2), ("probes.ics", False),
-                    ("probes.smoothness", False)))
+             quick=BN_QUICK)
+BN_PLACEMENT = Knob(cs.BN_FIG1_BN, "model.batchnorm", "BatchNorm: none, before or after the sigmoid",
+                    ("none", "before", "after"), "after", "bn-fig1-accuracy", quick=BN_QUICK)
+# The weight-decay and polynomial lessons are tiny already (20 and 100 examples): trained as the lesson does
+# (their 100 and 400 epochs), without a checkpoint per epoch.
+WEIGHT_DECAY = Knob(core.WEIGHT_DECAY_0, "optim.weight_decay", "weight decay lambda",
+                    (0.0, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0), 0.3, "wd-norm", quick=NO_RESUME)
+DEGREE = Knob(core.POLYNOMIAL_DEGREE3, "data.degree", "polynomial degree", (1, 2, 3, 4, 6, 10, 19), 6,
+              "poly-final-by-degree", quick=NO_RESUME)
+# One more width of the noisy random-features sweep (closed form: seconds), drawn on the sweep's curve.
+WIDTH = Knob(bv.WIDTH_SWEEP_RF_NOISY, "model.widths", "hidden width (random features)",
+             tuple((w,) for w in (62, 125, 250, 400, 500, 600, 1000, 2000, 4000)), (400,), "rf-width-errors", quick=())
+KNOBS = {"dropout-rate": DROPOUT_RATE, "bn-lr": BN_LR, "bn-placement": BN_PLACEMENT, "wd-lambda": WEIGHT_DECAY,
+         "poly-degree": DEGREE, "rf-width": WIDTH}   # key (as the pages pass it) -> knob

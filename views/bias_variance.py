@@ -23,6 +23,7 @@ from ui.data import fingerprint, latest_run, load_table, runs_named, spec_value
 from ui.lesson_runs import command
 from ui.lesson_view import show_lesson_chart
 from ui.messages import diverged_run, missing_runs
+from ui.try_it import DEGREE, WEIGHT_DECAY, WIDTH, render_try_it
 from ui.url_state import bound, sections
 
 TEXTBOOK = {"degree 3: a good fit": presets.core.POLYNOMIAL_DEGREE3.name, "degree 1: underfitting": presets.core.POLYNOMIAL_DEGREE1.name,
@@ -82,6 +83,7 @@ def textbook_fit(name: str) -> None:
         show_fit(curves, points, weights, f"fit-{name}", findings.fit_story(status.get("final") or {}))
     degree = {name: d for d, name in lesson_charts.POLY_PRESETS.items()}[name]   # the preset's, not the run's
     show_lesson_chart(f"poly-loss-degree{degree}", "bv")   # the walkthrough's chart for this preset
+    render_try_it(DEGREE, "poly-degree")
 
 
 def _learned_weights(folder: Path) -> np.ndarray | None:
@@ -204,6 +206,7 @@ def weight_decay() -> None:
     show_chart(cached_spec(charts.published_norms_chart, table), table, "wd-published",
                caption=f"Look at the drop from lambda 0 to 3 in each source ({ratio}).")
     show_code(charts.published_norms_chart)
+    render_try_it(WEIGHT_DECAY, "wd-lambda")
 
 
 # ---------------------------------------------------------------- 4. neural networks
@@ -304,6 +307,7 @@ def random_features() -> None:
                caption=findings.variance_story(comps) + " At the threshold the fit is forced through every "
                        "(noisy) label with a huge-norm solution.")
     show_code(bv.yang_mse_decomposition)
+    render_try_it(WIDTH, "rf-width")
 
 
 # ---------------------------------------------------------------- the page

@@ -172,6 +172,7 @@ def placement_and_modes() -> None:
     else:
         curves = cs.accuracy_curves({v: load_table(f, "scalars") for v, f in zip(placement["variant"], placement["folder"])})
         show_chart(cached_spec(charts.accuracy_chart, curves), curves, presets.covariate_shift.BN_PLACEMENT.name, LOOK["placement"])
+        render_try_it(try_it.BN_PLACEMENT, "bn-placement")
     bn_folder = fig1.get("BN")
     final = bn_folder / "checkpoints" / "final.pt" if bn_folder else None
     if final is None or not final.exists():
