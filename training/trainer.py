@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 
 from cache import store
-from training import optimizers, probes
+from training import probes
 from training.datasets import Dataset, load_task
 from training.losses import evaluate, member_loss
 from training.schedule import is_scored_epoch, set_epoch_lr
@@ -77,7 +77,7 @@ def member_indices(spec: RunSpec, n_train: int) -> torch.Tensor:
     return torch.randperm(n_train, generator=generator)[: members * per_member].view(members, per_member)
 
 
-def make_optimizer(spec: RunSpec, model: MLP) -> optimizers.Optimizer:
+def make_optimizer(spec: RunSpec, model: MLP) -> torch.optim.Optimizer:
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         (no_decay if is_bias(name) and not spec.optim.decay_bias else decay).append(param)
@@ -85,8 +85,8 @@ def make_optimizer(spec: RunSpec, model: MLP) -> optimizers.Optimizer:
               {"params": no_decay, "weight_decay": 0.0}]
     o = spec.optim
     if o.name == "adam":
-        return optimizers.Adam(groups, lr=o.lr, betas=o.betas, eps=o.eps)
-    return optimizers.SGD(groups, lr=o.lr, momentum=o.momentum)   # torch.optim's rules, without importing TorchDynamo
+        return torch.optim.Adam(groups, lr=o.lr, betas=o.betas, eps=o.eps)
+    return torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum)
 
 
 @dataclass
