@@ -32,7 +32,15 @@ def _located_folder() -> Path | None:
 
 
 def pytest_configure(config) -> None:
-    """Before collection (skip marks read the data): fall back to the committed subset."""
+    """Before collection (skip marks read the data): fall back to the committed subset.
+
+    One compute thread per process: the suite runs one worker per core (make test: -n 2) and
+    its tiny models gain nothing from a second thread, while idle threads spinning for work on
+    a busy core cost the other worker its time. Jobs started as subprocesses inherit it."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
     if _located_folder() is None:
         os.environ[_SAVED_ENV] = os.environ.get("REGLAB_DATA_DIR", "")
         os.environ["REGLAB_DATA_DIR"] = str(FIXTURE_DATA)

@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
+import altair as alt
 import pandas as pd
 
 from analysis import bias_variance_charts as bvc
