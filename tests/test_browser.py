@@ -123,14 +123,28 @@ SCRIPT_DONE = """() => {
 
 
 def settled(page, timeout_ms: int = 90_000) -> None:
-    """Wait until the page's script has run, then give the charts a moment to paint."""
-    page.wait_for_timeout(500)   # a click's rerun has started by now
+    """Wait until the page's script has run after a navigation."""
     try:
         page.wait_for_function(SCRIPT_DONE, timeout=timeout_ms)
     except Exception as err:
         state = page.evaluate("document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')")
         raise AssertionError(f"{page.url} did not settle (script state {state}): {err}") from None
-    page.wait_for_timeout(1000)
+    page.wait_for_timeout(300)
+
+
+# Watches the script state from before a click, so the rerun the click starts cannot be missed.
+ARM = """() => { const app = document.querySelector('[data-testid="stApp"]'); window.__sawRun = false;
+  new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__sawRun = true; })
+    .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
+RERUN_DONE = "() => window.__sawRun && (" + SCRIPT_DONE + ")()"
+
+
+def clicked(page, target, timeout_ms: int = 90_000) -> None:
+    """Click `target` and wait for the rerun it starts to end."""
+    page.evaluate(ARM)
+    target.click()
+    page.wait_for_function(RERUN_DONE, timeout=timeout_ms)
+    page.wait_for_timeout(300)
 
 
 # charts on screen (a tab not shown draws its charts only when it is opened)
@@ -183,15 +197,14 @@ def test_every_page_draws_its_charts_without_an_error(server):
                 page = browser.new_page(viewport={"width": 1400, "height": 3000})   # a fresh session per page
                 opened(page, f"{server}/{path}")
                 if name.startswith("walkthroughs"):
-                    page.get_by_role("button", name="Reveal").click()
-                    settled(page)
+                    clicked(page, page.get_by_role("button", name="Reveal"))
                 drawn += checked(page, name, shots)
                 tab = 1   # every other section (tab), nested ones too: only the open one is computed
                 while tab < page.get_by_role("tab").count():
                     section = page.get_by_role("tab").nth(tab)
                     label = section.inner_text()
-                    section.click()
-                    settled(page)
+                    if section.get_attribute("aria-selected") != "true":   # a nested default is open already
+                        clicked(page, section)
                     drawn += checked(page, f"{name}-{label}", shots)
                     tab += 1
                 page.close()
