@@ -42,7 +42,7 @@ app-room: $(STAMP)
 
 ## make test: set up .venv and run the whole test suite
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 bench: $(STAMP)
 	$(PY) -m bench
