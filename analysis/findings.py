@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis import palette
+
 NEAR_ZERO = 1e-3   # a bias^2 estimate below this (squared output units) is zero within sampling error
 
 
@@ -211,3 +213,25 @@ def choice_story(choice, what: str = "") -> str:
     where = f" of the {what}" if what else ""
     return (f"Chosen on validation {score}{where}: {_setting(choice.setting)} ({choice.val_score:.3f}, best of "
             f"{choice.n_runs} runs). Its test {score}, read once after the choice: {choice.test_score:.3f}.")
+
+
+def sweep_choice_story(frame, fields, metric: str) -> str:
+    """The sweep view's caption: the run a validation score chooses and its test score read
+    once; for any other metric, its range over the runs and a note that choosing on it (a
+    test score above all) would make that score optimistic."""
+    name = metric.removeprefix("val_").removeprefix("test_")
+    if "chosen" in frame and frame["chosen"].any():
+        row = frame[frame["chosen"]].iloc[0]
+        test = f"test_{name}"
+        told = f" Its test {name}, read once after the choice: {row[test]:.3f}." if test in frame and row[test] == row[test] else ""
+        setting = ", ".join(f"{palette.label(f)} {_shown(row[f])}" for f in fields)
+        return (f"Chosen on validation {name}: {setting} ({row[metric]:.3f}, best of "
+                f"{len(frame)} runs).{told}")
+    low, high = frame[metric].min(), frame[metric].max()
+    warn = (" Choosing a setting by a test score makes that score optimistic: choose on a validation score "
+            "(runs with data.validation_fraction > 0)." if metric.startswith("test_") else "")
+    return f"{len(frame)} runs, {palette.label(metric)} from {low:.3f} to {high:.3f}.{warn}"
+
+
+def _shown(value) -> str:
+    return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)

@@ -73,6 +73,12 @@ DASHES: dict[str, list[int]] = {"train": DASHED, "test": SOLID, "val": DOTTED, "
 SPLITS = ("train", "test")
 
 LABELS: dict[str, str] = {
+    # spec fields a sweep varies (dotted names)
+    "optim.lr": "learning rate", "optim.betas": "Adam betas", "optim.weight_decay": "weight decay",
+    "optim.momentum": "momentum", "model.widths": "hidden widths", "model.batchnorm": "BN placement",
+    "model.dropout": "dropout", "model.activation": "activation", "data.degree": "degree",
+    "data.label_noise": "label noise", "data.n_train": "training examples", "data.resample_seed": "resample seed",
+    "seed": "seed", "epochs": "epochs",
     "ics_l2": "||G - G'||", "ics_relative": "||G - G'|| / ||G||", "ics_cos": "cos(G, G')",
     "mean_change_in_std": "mean change (in stds)", "mean_change": "mean change", "std_change": "std change",
     "loss_range": "loss range", "grad_change": "gradient change", "beta": "effective beta-smoothness",

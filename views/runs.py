@@ -6,6 +6,7 @@ from ui.run_compare import render_compare
 from ui.run_launch import render_launch_form
 from ui.run_live import render_live, render_manage, render_problems
 from ui.run_table import render_table
+from ui.sweep_view import render_sweep_view
 from ui.sources import SOURCE_KEY, SOURCES, demo_dir, read_only, runs_page_dirs, user_dir
 from ui.url_state import bound
 
@@ -35,5 +36,7 @@ st.subheader("All runs")
 shown = render_table(runs)
 st.subheader("Compare")
 render_compare(runs, shown["run_id"].tolist())
+st.subheader("Sweeps")
+render_sweep_view(runs)
 st.subheader("One run")
 render_manage(every_copy)
