@@ -65,3 +65,16 @@ def test_the_runs_page_draws_any_sweep_of_the_demo_cache(monkeypatch, tmp_path):
     app.selectbox(key="sweep_view").set_value("bn-placement").run()
     assert not app.exception and app.selectbox(key="sweep_metric").value == "test_accuracy"
     assert any("makes that score optimistic" in c.value for c in app.caption)
+
+
+def test_the_readme_states_the_sweep_views_choice_on_the_demo_cache():
+    import re
+
+    from ui.data import runs_named
+
+    runs = runs_named("tuning-grid", [DEMO])
+    frame, fields = sv.sweep_table(list(runs["spec"]), [s.get("final") for s in runs["status"]])
+    row = sv.chosen(frame, fields, "val_accuracy").query("chosen").iloc[0]
+    readme = re.sub(r"\s+", " ", (REPO / "README.md").read_text())
+    assert (f"tuning-grid chooses learning rate {row['optim.lr']:g}, Adam betas {row['optim.betas']} at validation "
+            f"accuracy {row['val_accuracy']:.3f}, test {row['test_accuracy']:.3f}") in readme
