@@ -52,18 +52,24 @@ def test_the_quick_variant_is_small_and_changes_only_its_knob():
     assert spec.run_id != try_it.DROPOUT_RATE.preset.spec.run_id
 
 
-def test_a_try_it_run_draws_in_while_it_trains(monkeypatch, cache_dir):
+def launch_from_page(monkeypatch, cache_dir: Path, page_path: str, section: str, key: str) -> tuple[AppTest, Path]:
+    """Open the page at the section that offers the knob, press "Train this variant"; the page
+    and the launched run's folder."""
     monkeypatch.setenv("REGLAB_DEMO_DIR", str(REPO / "cache" / "demo"))
     monkeypatch.setenv("REGLAB_CACHE_DIR", str(cache_dir))
     monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
     st.cache_data.clear()
     page = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    page.query_params["section"] = "The textbook model"   # the section that offers the knob
-    page = page.switch_page("views/dropout.py").run()
+    page.query_params["section"] = section
+    page = page.switch_page(page_path).run()
     assert not page.exception
-    page.button(key="try-dropout-rate-go").click().run()
+    page.button(key=f"try-{key}-go").click().run()
     assert not page.exception
-    folder = Path(page.session_state["try-dropout-rate-folder"])
+    return page, Path(page.session_state[f"try-{key}-folder"])
+
+
+def test_a_try_it_run_draws_in_while_it_trains(monkeypatch, cache_dir):
+    page, folder = launch_from_page(monkeypatch, cache_dir, "views/dropout.py", "The textbook model", "dropout-rate")
     assert str(folder) in page.session_state[MINE_KEY]           # drawn as "yours" on every chart
     assert store.read_status(folder)["owner"].startswith("app:")  # owned by this session
     # The section alone, as its live fragment redraws it (AppTest has no timer: each run is one refresh).
@@ -132,17 +138,7 @@ def test_each_knobs_chart_draws_a_trained_variant_as_yours(key, tmp_path):
 
 
 def test_the_weight_decay_knob_trains_from_the_bias_variance_page(monkeypatch, cache_dir):
-    monkeypatch.setenv("REGLAB_DEMO_DIR", str(DEMO))
-    monkeypatch.setenv("REGLAB_CACHE_DIR", str(cache_dir))
-    monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
-    st.cache_data.clear()
-    page = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    page.query_params["section"] = "Weight decay"   # the section that offers the knob
-    page = page.switch_page("views/bias_variance.py").run()
-    assert not page.exception
-    page.button(key="try-wd-lambda-go").click().run()
-    assert not page.exception
-    folder = Path(page.session_state["try-wd-lambda-folder"])
+    page, folder = launch_from_page(monkeypatch, cache_dir, "views/bias_variance.py", "Weight decay", "wd-lambda")
     spec = store.read_spec(folder)
     assert spec.name == "weight-decay-0" and spec.optim.weight_decay == try_it.WEIGHT_DECAY.default
     assert store.read_status(folder)["owner"].startswith("app:")
