@@ -20,7 +20,7 @@ from runspec import RunSpec, build_spec
 from training.presets import Preset, Sweep, core
 from training.presets import bias_variance as bv
 from training.presets import covariate_shift as cs
-from ui import charts, lesson_charts, messages, sources
+from ui import charts, lesson_charts, lesson_view, messages, sources
 from ui.lesson_runs import NOT_TRAINING
 
 REFRESH_S = 1.5
@@ -122,7 +122,7 @@ def _live(knob: Knob, key: str, folder: str, active: bool) -> None:
             stop.button("Cancel", key=f"try-{key}-cancel", icon=":material/stop_circle:", on_click=_cancel,
                         args=(folder,))
         mine = (Path(folder), *[f for f in sources.chosen_runs() if str(f) != folder])
-        result = lesson_charts.render(knob.chart_id, sources.lesson_dirs(), mine)
+        result = lesson_view.rendered(knob.chart_id, sources.lesson_dirs(), mine)
         if isinstance(result, lesson_charts.Missing):
             messages.missing_runs(result.what, result.command)
         else:
