@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
-from test_browser import free_port, launch_chromium, wait_until_serving  # noqa: E402
+from test_browser import ARM, free_port, launch_chromium, wait_until_serving
 
 VISIBLE_CHART = ".vega-embed >> visible=true"
 # page path -> (how to turn its knob, the URL parameter that says it turned)
@@ -37,9 +37,7 @@ FIRST_CHART_ONLY = ("", "keras_concrete", "activations", "model_selection")
 PAGES = (*KNOBS, *FIRST_CHART_ONLY)
 # Vega redraws a chart in place, so "redrawn" is read from Streamlit's own run state: the
 # rerun the knob started (seen by an observer) has ended and its deltas are painted.
-MARK_OLD = """(() => { const app = document.querySelector('[data-testid="stApp"]'); window.__sawRun = false;
-  new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__sawRun = true; })
-    .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); })()"""
+MARK_OLD = f"({ARM})()"
 NEW_DRAWN = ("window.__sawRun && document.querySelector('[data-testid=\"stApp\"]')"
              ".getAttribute('data-test-script-state') === 'notRunning'")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -126,25 +127,48 @@ def settled(page, timeout_ms: int = 90_000) -> None:
     """Wait until the page's script has run after a navigation."""
     try:
         page.wait_for_function(SCRIPT_DONE, timeout=timeout_ms)
-    except Exception as err:
+    except PlaywrightTimeout as err:
         state = page.evaluate("document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')")
         raise AssertionError(f"{page.url} did not settle (script state {state}): {err}") from None
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(100)
 
 
 # Watches the script state from before a click, so the rerun the click starts cannot be missed.
+# The records' old values count too: on a busy machine the browser may apply "running" and
+# "done" in one commit, and then the attribute changes only as seen from its old value.
 ARM = """() => { const app = document.querySelector('[data-testid="stApp"]'); window.__sawRun = false;
-  new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__sawRun = true; })
-    .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
+  new MutationObserver(records => {
+    if (app.getAttribute('data-test-script-state') === 'running' || records.some(r => r.oldValue === 'running'))
+      window.__sawRun = true; })
+    .observe(app, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']}); }"""
 RERUN_DONE = "() => window.__sawRun && (" + SCRIPT_DONE + ")()"
+# A tab's own sign that its click was answered: only the open tab's panel is in the page, and
+# a section not open before is empty until the rerun the click started has drawn it.
+TAB_SHOWN = """(tab) => { const panel = document.querySelector(`[role="tabpanel"][aria-labelledby="${tab}"]`);
+  return !!panel && [...panel.querySelectorAll('[data-testid="stMarkdown"], [data-testid="stHeading"], '
+                     + '[data-testid="stAlert"], [data-testid="stVegaLiteChart"]')].some(e => e.offsetParent !== null)
+         && (""" + SCRIPT_DONE + """)(); }"""
 
 
-def clicked(page, target, timeout_ms: int = 90_000) -> None:
-    """Click `target` and wait for the rerun it starts to end."""
+# Reveal's own sign: the rerun it started has drawn the button disabled (a step is revealed once).
+REVEALED = ("() => [...document.querySelectorAll('[data-testid=\"stMain\"] button')]"
+            ".some(b => b.innerText.includes('Reveal') && b.disabled) && (" + SCRIPT_DONE + ")()")
+
+
+def clicked(page, target, shown: str | None = None, timeout_ms: int = 90_000) -> None:
+    """Click `target` and wait for the rerun it starts to end, or for `shown` (a JS function that
+    says the click's result is drawn; a tab's own by default)."""
+    if shown is None and target.get_attribute("role") == "tab":
+        shown = f"() => ({TAB_SHOWN})({target.get_attribute('id')!r})"
     page.evaluate(ARM)
     target.click()
-    page.wait_for_function(RERUN_DONE, timeout=timeout_ms)
-    page.wait_for_timeout(300)
+    try:
+        page.wait_for_function(f"() => ({RERUN_DONE})() || ({shown or '() => false'})()", timeout=timeout_ms)
+    except PlaywrightTimeout as err:
+        state = page.evaluate("document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')")
+        raise AssertionError(f"{page.url}: clicking {target.inner_text()!r} was not answered "
+                             f"(script state {state}, tab selected: {target.get_attribute('aria-selected')}): {err}") from None
+    page.wait_for_timeout(100)
 
 
 # charts on screen (a tab not shown draws its charts only when it is opened)
@@ -170,7 +194,7 @@ def checked(page, name: str, shots: Path) -> int:
     assert not errors, (name, errors)
     try:   # a chart that fails to draw times out
         page.wait_for_function(ALL_PAINTED, timeout=60_000)
-    except Exception as err:
+    except PlaywrightTimeout as err:
         raise AssertionError(f"{name}: a chart did not draw ({err})") from None
     assert "TypeError" not in page.inner_text("[data-testid='stMain']"), name   # a chart that crashed
     page.screenshot(path=str(shots / f"{re.sub(r'[^A-Za-z0-9_-]+', '-', name)}.png"))
@@ -197,7 +221,7 @@ def test_every_page_draws_its_charts_without_an_error(server):
                 page = browser.new_page(viewport={"width": 1400, "height": 3000})   # a fresh session per page
                 opened(page, f"{server}/{path}")
                 if name.startswith("walkthroughs"):
-                    clicked(page, page.get_by_role("button", name="Reveal"))
+                    clicked(page, page.get_by_role("button", name="Reveal"), shown=REVEALED)
                 drawn += checked(page, name, shots)
                 tab = 1   # every other section (tab), nested ones too: only the open one is computed
                 while tab < page.get_by_role("tab").count():
