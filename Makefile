@@ -21,9 +21,6 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-## make app: set up .venv and open the lab on this machine only (127.0.0.1), in owner
-## mode: the app may cancel and delete every run in your cache, CLI-launched ones too
-## (make app ADDRESS=0.0.0.0 serves the network, and then without owner mode)
 $(RAY_STAMP): requirements-ray.txt $(STAMP)
 	$(PY) -m pip install --quiet -r requirements-ray.txt
 	touch $(RAY_STAMP)
@@ -31,7 +28,9 @@ $(RAY_STAMP): requirements-ray.txt $(STAMP)
 ## make ray: add the optional Ray backend (requirements-ray.txt) to .venv
 ray: $(RAY_STAMP)
 
-## make app: set up .venv and open the lab on the demo caches
+## make app: set up .venv and open the lab on this machine only (127.0.0.1), in owner
+## mode: the app may cancel and delete every run in your cache, CLI-launched ones too
+## (make app ADDRESS=0.0.0.0 serves the network, and then without owner mode)
 app: $(STAMP)
 	$(STREAMLIT) --server.address $(ADDRESS) $(OWNER)
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from test_browser import CHROMIUM, REPO, launch_chromium, serve_app
+from test_browser import CHROMIUM, REPO, clicked, launch_chromium, serve_app, settled
 from ui.url_state import BIND, bound
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
@@ -37,27 +37,32 @@ def browser():
         chromium.close()
 
 
+def shown(page, url: str) -> None:
+    """Go to `url` and wait until its script has run and a chart is on screen."""
+    page.goto(url, wait_until="domcontentloaded")
+    settled(page)
+    page.wait_for_selector(CHART, timeout=90_000)
+
+
 def open_page(context, url: str):
     page = context.new_page()
     page.set_viewport_size({"width": 1400, "height": 1400})
-    page.goto(url, wait_until="domcontentloaded")
-    page.wait_for_selector(CHART, timeout=90_000)
+    shown(page, url)
     return page
 
 
 def settle(page, param: str, value: str | None = None) -> None:
     """Wait until the URL carries the parameter (the widget wrote it) and the rerun is done."""
     page.wait_for_function(f"new URLSearchParams(location.search).has({param!r})", timeout=30_000)
-    page.wait_for_selector(CHART, timeout=60_000)
-    page.wait_for_timeout(500)
+    settled(page)
     if value is not None:
         assert parse_qs(urlparse(page.url).query)[param] == [value]
 
 
 def reloaded(page) -> None:
     page.reload(wait_until="domcontentloaded")
+    settled(page)
     page.wait_for_selector(CHART, timeout=90_000)
-    page.wait_for_timeout(1000)
 
 
 def pick(page, group: str, option: str) -> None:
@@ -71,26 +76,23 @@ def checked_radio(page, name: str) -> bool:
 def test_a_knob_on_each_page_survives_a_reload(demo_server, browser):
     context = browser.new_context()
     page = open_page(context, f"{demo_server}/bias_variance")
-    page.get_by_role("tab", name="Weight decay").click()
+    clicked(page, page.get_by_role("tab", name="Weight decay"))
     settle(page, "section", "Weight decay")
     reloaded(page)
     assert page.get_by_role("tab", name="Weight decay").get_attribute("aria-selected") == "true"
-    page.get_by_role("tab", name="Polynomial fits").click()
-    page.wait_for_timeout(1000)
+    clicked(page, page.get_by_role("tab", name="Polynomial fits"))
     pick(page, "Case", "degree 1: underfitting")
     settle(page, "bv_case", "degree 1: underfitting")
     reloaded(page)
     assert checked_radio(page, "degree 1: underfitting")
 
-    page.goto(f"{demo_server}/covariate_shift?section=Per-layer+drift", wait_until="domcontentloaded")
-    page.wait_for_selector(CHART, timeout=90_000)
+    shown(page, f"{demo_server}/covariate_shift?section=Per-layer+drift")
     pick(page, "Drift measure", "std change")   # the human label (analysis.palette.LABELS)
     settle(page, "bn_drift_measure", "std change")   # the URL keeps the shown label
     reloaded(page)
     assert checked_radio(page, "std change")
 
-    page.goto(f"{demo_server}/dropout", wait_until="domcontentloaded")
-    page.wait_for_selector(CHART, timeout=90_000)
+    shown(page, f"{demo_server}/dropout")
     page.get_by_role("slider").first.focus()
     page.keyboard.press("ArrowRight")
     settle(page, "dropout_p_check", "0.55")
@@ -98,8 +100,7 @@ def test_a_knob_on_each_page_survives_a_reload(demo_server, browser):
     assert page.get_by_role("slider").first.get_attribute("aria-valuetext") in ("0.55", None)
     assert page.get_by_text("0.55", exact=True).first.is_visible()
 
-    page.goto(f"{demo_server}/runs", wait_until="domcontentloaded")
-    page.wait_for_selector(CHART, timeout=90_000)
+    shown(page, f"{demo_server}/runs")
     pick(page, "Runs from", "Demo cache")
     settle(page, "runs_source", "Demo cache")
     reloaded(page)
@@ -115,18 +116,16 @@ def test_a_shared_link_opens_the_same_view_in_a_fresh_browser(demo_server, brows
     pick(page, "Case", "degree 19: 20 features")
     settle(page, "bv_case")
     case_link = page.url
-    page.get_by_role("tab", name="Capacity sweep").click()
+    clicked(page, page.get_by_role("tab", name="Capacity sweep"))
     settle(page, "section", "Capacity sweep")
     section_link = page.url
     context.close()
 
     fresh = browser.new_context()   # no cookies, no session: only the link
     shared = open_page(fresh, case_link)
-    shared.wait_for_timeout(1000)
     assert shared.get_by_role("tab", name="Polynomial fits").get_attribute("aria-selected") == "true"
     assert checked_radio(shared, "degree 19: 20 features")
     shared.screenshot(path=str(REPO / "test-artifacts" / "shared-link.png"))
     shared = open_page(fresh, section_link)
-    shared.wait_for_timeout(1000)
     assert shared.get_by_role("tab", name="Capacity sweep").get_attribute("aria-selected") == "true"
     fresh.close()
