@@ -123,12 +123,17 @@ SCRIPT_DONE = """() => {
 }"""
 
 
+def script_state(page) -> str | None:
+    """Streamlit's own word on the page's script: initial, running, notRunning, ..."""
+    return page.evaluate("document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')")
+
+
 def settled(page, timeout_ms: int = 90_000) -> None:
     """Wait until the page's script has run after a navigation."""
     try:
         page.wait_for_function(SCRIPT_DONE, timeout=timeout_ms)
     except PlaywrightTimeout as err:
-        state = page.evaluate("document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')")
+        state = script_state(page)
         raise AssertionError(f"{page.url} did not settle (script state {state}): {err}") from None
     page.wait_for_timeout(100)
 
@@ -165,7 +170,7 @@ def clicked(page, target, shown: str | None = None, timeout_ms: int = 90_000) ->
     try:
         page.wait_for_function(f"() => ({RERUN_DONE})() || ({shown or '() => false'})()", timeout=timeout_ms)
     except PlaywrightTimeout as err:
-        state = page.evaluate("document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state')")
+        state = script_state(page)
         raise AssertionError(f"{page.url}: clicking {target.inner_text()!r} was not answered "
                              f"(script state {state}, tab selected: {target.get_attribute('aria-selected')}): {err}") from None
     page.wait_for_timeout(100)
