@@ -150,11 +150,12 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
-    """A job started by hand (jobs are launched as `python -m training.job_process`)."""
+    """A job started by hand (jobs are launched as `python -m cli.job`, which does the same)."""
     from training import job_process
 
     slots = jobs.resolve_slots(args.slots)
-    return job_process.main([args.run_id, "--cache-dir", str(cache_dir_of(args).resolve()), "--slots", str(slots)])
+    return job_process.main([args.run_id, "--cache-dir", str(cache_dir_of(args).resolve()), "--slots", str(slots)],
+                            postprocess=postprocess_finished)
 
 
 def postprocess_finished(folder) -> None:

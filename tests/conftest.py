@@ -41,9 +41,20 @@ def pytest_configure(config) -> None:
     import torch
 
     torch.set_num_threads(1)
+    _scan_component_packages_once()
     if _located_folder() is None:
         os.environ[_SAVED_ENV] = os.environ.get("REGLAB_DATA_DIR", "")
         os.environ["REGLAB_DATA_DIR"] = str(FIXTURE_DATA)
+
+
+def _scan_component_packages_once() -> None:
+    """Every AppTest run scans all installed distributions' metadata for Streamlit components
+    (about 0.5 s of parsing each time, the bulk of a page test); the packages do not change
+    during a test run, so each worker scans once."""
+    from streamlit.components.v2 import manifest_scanner
+
+    if not hasattr(manifest_scanner.scan_component_manifests, "cache_info"):
+        manifest_scanner.scan_component_manifests = functools.cache(manifest_scanner.scan_component_manifests)
 
 
 def pytest_unconfigure(config) -> None:

@@ -1,4 +1,5 @@
-"""The detached process of one job: `python -m training.job_process RUN_ID --cache-dir DIR ...`.
+"""The detached process of one job, started as `python -m cli.job RUN_ID --cache-dir DIR ...`
+(that entry point, in the command line's layer, hands this module the lessons' post-processing).
 
 It waits for a slot with only light modules loaded (json, fcntl, the run's small files):
 a waiting job costs a bare interpreter, about 10 MB, and torch is imported only once it
@@ -11,17 +12,20 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from cache import locks
 from cache.run_files import (describe_error, make_reserve, process_start, read_json, update_status,
                              write_last_word)
 from training.job_queue import hold_slot
 
-MODULE = "training.job_process"    # cancel checks a pid's command line names this module
+# The module a job is started as; cancel checks a pid's command line names it. It is the CLI's
+# entry point (cli/job.py) calling main() below: named here as a string, not imported.
+MODULE = "cli.job"
+Postprocess = Callable[[Path], None]
 
 
 def log(text: str) -> None:
@@ -49,7 +53,8 @@ def run_folder(cache_dir: str, run_id: str) -> Path:
     return Path(cache_dir).resolve() / run_id
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, postprocess: Postprocess | None = None) -> int:
+    """The job; `postprocess` is given each run that ends finished, before the slot is given back."""
     args = parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -59,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"job {args.run_id}: another process writes this run; this one stops")
         return 3
     try:
-        return _job(folder, args, stop)
+        return _job(folder, args, stop, postprocess)
     except BaseException as err:   # noqa: BLE001 - whatever ends the job is kept in status.json
         log(f"job {args.run_id} failed: {describe_error(err, folder)}")
         write_last_word(folder, state="failed", pid=None, finished=time.time(), error=describe_error(err, folder))
@@ -71,7 +76,7 @@ def _mine(token: str | None):
     return lambda status: token is None or status.get("token") == token
 
 
-def _job(folder: Path, args: argparse.Namespace, stop: threading.Event) -> int:
+def _job(folder: Path, args: argparse.Namespace, stop: threading.Event, postprocess: Postprocess | None) -> int:
     make_reserve(folder)
     me = os.getpid()
     update_status(folder, when=_mine(args.token), pid=me, pid_start=process_start(me), heartbeat=time.time())
@@ -90,23 +95,17 @@ def _job(folder: Path, args: argparse.Namespace, stop: threading.Event) -> int:
         from training.runner import train_job   # torch and the data load only now
 
         code = train_job(folder, args.slots, stop, log)
-        _postprocess(folder, stop)
+        _postprocess(folder, stop, postprocess)
         return code
 
 
-def _postprocess(folder: Path, stop: threading.Event) -> None:
+def _postprocess(folder: Path, stop: threading.Event, postprocess: Postprocess | None) -> None:
     """A finished run gets what its lesson needs (sub-network scores, decompositions) before the
     job gives its slot back, so no command-line step is left to the user. Which lesson a run
-    belongs to is the lesson registry's to say, above this layer: the job asks the command line
-    (`python -m training postprocess`) in a child process instead of importing it."""
-    import subprocess
-
-    if stop.is_set() or read_json(folder / "status.json").get("state") != "finished":
+    belongs to is the lesson registry's to say, above this layer: the entry point hands the step in."""
+    if postprocess is None or stop.is_set() or read_json(folder / "status.json").get("state") != "finished":
         return
-    command = [sys.executable, "-m", "training", "postprocess", folder.name, "--cache-dir", str(folder.parent)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    log(f"job {folder.name}: post-processing exit {result.returncode} {result.stdout.strip()} {result.stderr.strip()}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    started = time.perf_counter()
+    postprocess(folder)
+    log(f"job {folder.name}: post-processed in {time.perf_counter() - started:.1f} s "
+        f"({'done' if read_json(folder / 'status.json').get('postprocessed') else 'not done: see status.json'})")

@@ -1,7 +1,7 @@
 """Background jobs: launch a spec as a detached process, queue it on a fixed number of
 slots, cancel it, resume it after a kill or crash.
 
-A job is `python -m training.job_process RUN_ID ...` in its own session (so a closed
+A job is `python -m cli.job RUN_ID ...` in its own session (so a closed
 terminal or a restarted app does not take it down), writing into its run folder and
 logging to the folder's job.log. Exactly one process writes a run: the launcher takes the
 run's writer lock (cache/locks.py) before it reads the state, and the job it starts
