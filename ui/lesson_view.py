@@ -38,5 +38,5 @@ def show_lesson_chart(chart_id: str, key: str, dirs: Sequence[Path] | None = Non
         messages.missing_runs(result.what, result.command)
         return None
     charts.show_chart(result.chart, result.data, key=f"{key}-{chart_id}", caption=result.caption or None)
-    code.show_code(*lesson_charts.CHARTS[chart_id].code)
+    code.show_code(*lesson_charts.CHARTS[chart_id].code, key=chart_id)
     return result
