@@ -1,6 +1,6 @@
-"""One real-browser check: `streamlit run app.py` on a free port, loaded in headless
-Chromium (Debian's /usr/bin/chromium); the title and a rendered chart, plus screenshots
-in test-artifacts/ (git-ignored)."""
+"""The app in a real browser: `streamlit run app.py` on a free port, in headless Chromium
+(Debian's /usr/bin/chromium); every page and section drawn, with screenshots in
+test-artifacts/pages/ (git-ignored). The helpers here wait on the page's own signs."""
 from __future__ import annotations
 
 import contextlib
@@ -82,36 +82,6 @@ def launch_chromium(playwright):
         executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
 
 
-def test_app_renders_charts_in_chromium(server):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 2000})   # Streamlit scrolls inside
-            # first visit of a fresh server is a deep link: it must still get app.py's menu and sidebar
-            page.goto(f"{server}/runs", wait_until="domcontentloaded")
-            page.wait_for_selector(".vega-embed canvas, .vega-embed svg", timeout=60_000)
-            assert page.get_by_role("heading", name="Runs").first.is_visible()
-            assert page.get_by_text("Runs from").first.is_visible()
-            assert page.get_by_text("Covariate Shift & BatchNorm").first.is_visible()
-            page.wait_for_timeout(800)   # let the charts finish their first paint
-            page.screenshot(path=str(ARTIFACTS / "runs.png"))
-
-            page.set_viewport_size({"width": 1400, "height": 1000})
-            page.goto(server, wait_until="domcontentloaded")
-            page.wait_for_selector(".vega-embed canvas, .vega-embed svg", timeout=60_000)
-            assert page.title() == "Regularization Lab"
-            assert page.get_by_role("heading", name="Regularization Lab").is_visible()
-            page.wait_for_function("document.querySelectorAll('.vega-embed').length >= 3", timeout=30_000)
-            page.wait_for_timeout(800)
-            page.screenshot(path=str(ARTIFACTS / "app.png"))
-        finally:
-            browser.close()
-
-
-
 # The page's script has run: its text is on screen, the script state is not "running" and
 # Streamlit's running indicator is gone.
 SCRIPT_DONE = """() => {
@@ -176,10 +146,13 @@ def clicked(page, target, shown: str | None = None, timeout_ms: int = 90_000) ->
     page.wait_for_timeout(100)
 
 
-# charts on screen (a tab not shown draws its charts only when it is opened)
+# charts on screen (a tab not shown draws its charts only when it is opened), and no element
+# still a placeholder (Streamlit draws a skeleton while an element's script loads)
 ALL_PAINTED = """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
                            .filter(chart => chart.offsetParent !== null)
-                           .every(chart => chart.querySelector('canvas, svg'))"""
+                           .every(chart => chart.querySelector('canvas, svg'))
+                      && ![...document.querySelectorAll('[data-testid="stMain"] [data-testid^="stSkeleton"]')]
+                           .some(e => e.offsetParent !== null)"""
 
 
 def opened(page, url: str) -> None:
@@ -206,37 +179,76 @@ def checked(page, name: str, shots: Path) -> int:
     return page.locator("[data-testid='stVegaLiteChart']").count()
 
 
+def navigated(page, server: str, path: str) -> None:
+    """Move to another page by its sidebar link, as a reader does (the session and the app's
+    scripts stay), and wait until the new page's script has run and nothing of the old page
+    is left (Streamlit marks what the last run did not redraw as stale)."""
+    arrived = (f"() => location.pathname.replace(/\\/$/, '') === {('/' + path).rstrip('/')!r} && ({SCRIPT_DONE})()"
+               " && !document.querySelector('[data-testid=\"stMain\"] [data-stale=\"true\"]')")
+    clicked(page, page.locator(f'[data-testid="stSidebarNav"] a[href="{server}/{path}"]'), shown=arrived)
+    page.wait_for_function(arrived, timeout=30_000)
+
+
 def test_every_page_draws_its_charts_without_an_error(server):
     """Each page (each of its sections), and a walkthrough step in the presenter view, in Chromium: no exception box,
     no chart that failed to draw (each chart element holds a canvas or svg); screenshots in
-    test-artifacts/pages/."""
+    test-artifacts/pages/. The first visit of the fresh server is a deep link (it must still get
+    app.py's menu); the other pages are reached by their sidebar links."""
     from playwright.sync_api import sync_playwright
 
     from lessons import PAGES
 
     shots = ARTIFACTS / "pages"
     shots.mkdir(parents=True, exist_ok=True)
-    urls = {page.id: "" if page.id == "home" else Path(page.path).stem for page in PAGES}
-    urls["walkthroughs-presenter"] = "walkthroughs?lesson=dropout&step=2&presenter=1"
+    paths = {page.id: "" if page.id == "home" else Path(page.path).stem for page in PAGES}
+    order = ["runs", *(name for name in paths if name != "runs")]
     drawn = 0
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            for name, path in urls.items():
-                page = browser.new_page(viewport={"width": 1400, "height": 3000})   # a fresh session per page
-                opened(page, f"{server}/{path}")
-                if name.startswith("walkthroughs"):
+            page = browser.new_page(viewport={"width": 1400, "height": 3000})   # Streamlit scrolls inside
+            opened(page, f"{server}/runs")
+            for name in order:
+                if name != "runs":
+                    navigated(page, server, paths[name])
+                if name == "home":
+                    assert page.title() == "Regularization Lab"
+                    assert page.get_by_role("heading", name="Regularization Lab").is_visible()
+                    page.wait_for_function("document.querySelectorAll('.vega-embed').length >= 3", timeout=30_000)
+                if name == "walkthroughs":   # a step draws its chart once the prediction is revealed
                     clicked(page, page.get_by_role("button", name="Reveal"), shown=REVEALED)
                 drawn += checked(page, name, shots)
-                tab = 1   # every other section (tab), nested ones too: only the open one is computed
-                while tab < page.get_by_role("tab").count():
-                    section = page.get_by_role("tab").nth(tab)
-                    label = section.inner_text()
-                    if section.get_attribute("aria-selected") != "true":   # a nested default is open already
-                        clicked(page, section)
-                    drawn += checked(page, f"{name}-{label}", shots)
-                    tab += 1
-                page.close()
+                if name == "runs":
+                    assert page.get_by_role("heading", name="Runs").first.is_visible()
+                    assert page.get_by_role("radiogroup", name="Runs from").is_visible()
+                    assert page.get_by_text("Covariate Shift & BatchNorm").first.is_visible()   # the menu
+                if name == "dropout":
+                    code_opens(page)
+                drawn += every_other_section(page, name, shots)
+            opened(page, f"{server}/walkthroughs?lesson=dropout&step=2&presenter=1")
+            clicked(page, page.get_by_role("button", name="Reveal"), shown=REVEALED)
+            drawn += checked(page, "walkthroughs-presenter", shots)
         finally:
             browser.close()
     assert drawn >= 5
+
+
+def code_opens(page) -> None:
+    """"Show the code" draws the source once opened (and only then loads the code highlighter)."""
+    assert page.locator('[data-testid="stCode"]').count() == 0
+    clicked(page, page.get_by_text("Show the code").first)
+    page.wait_for_selector('[data-testid="stCode"] >> visible=true', timeout=30_000)
+    assert "def dropout_demo" in page.locator('[data-testid="stCode"]').first.inner_text()
+
+
+def every_other_section(page, name: str, shots: Path) -> int:
+    """Open each section (tab) but the first, nested ones too: only the open one is computed."""
+    drawn, tab = 0, 1
+    while tab < page.get_by_role("tab").count():
+        section = page.get_by_role("tab").nth(tab)
+        label = section.inner_text()
+        if section.get_attribute("aria-selected") != "true":   # a nested default is open already
+            clicked(page, section)
+        drawn += checked(page, f"{name}-{label}", shots)
+        tab += 1
+    return drawn
