@@ -22,8 +22,8 @@ def test_the_live_panel_draws_growing_curves(monkeypatch, cache_dir):
     monkeypatch.setenv("REGLAB_CACHE_DIR", str(cache_dir))
     monkeypatch.delenv("REGLAB_READ_ONLY", raising=False)
     st.cache_data.clear()
-    # 30 epochs, not the try-it variant's 10: a run of ~3 s would end within one refresh of the whole page
-    spec = try_it.DROPOUT_RATE.spec((0.2, 0.5)).with_overrides({"epochs": 30})
+    # 16 epochs, not the try-it variant's 10: a run of ~3 s would end within one refresh of the whole page
+    spec = try_it.DROPOUT_RATE.spec((0.2, 0.5)).with_overrides({"epochs": 16})
     run_id = jobs.launch(spec, cache_dir=cache_dir, owner="app:test")
     folder = store.run_folder(cache_dir, run_id)
     page = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).switch_page("views/runs.py")
