@@ -15,7 +15,7 @@ import pandas as pd
 
 from analysis import bias_variance_runs as bvr
 from training import presets
-from ui import data, lesson_charts
+from ui import data, keras_charts, lesson_charts
 from ui.lesson_runs import finished
 
 REPO = Path(__file__).resolve().parent.parent
@@ -260,17 +260,17 @@ L06 = LESSONS / "06-keras-concrete.md"
 
 
 def test_l06_no_bn_diverges_and_the_course_layout_lands_near_the_published_mae():
-    outcomes = lesson_charts.keras_outcomes(DEMO).set_index("layout")
+    outcomes = keras_charts.keras_outcomes(DEMO).set_index("layout")
     plain, course = outcomes.loc["no BN"], outcomes.loc["BN before every Dense (course)"]
     claim(L06, "the net without BN leaves the chart within its first steps",
           plain["state"] == "diverged" and plain["diverged at step"] <= 20, plain.to_dict())
     claim(L06, "The course says the same of its run: without BN, training usually fails", plain["state"] == "diverged",
           plain.to_dict())
     claim(L06, "Within about one MPa of the course's number",
-          course["state"] == "finished" and abs(course["final test MAE"] - lesson_charts.KERAS_PUBLISHED_MAE) < 1.0,
+          course["state"] == "finished" and abs(course["final test MAE"] - keras_charts.KERAS_PUBLISHED_MAE) < 1.0,
           course.to_dict())
     claim(L06, "its test MAE ends within about one MPa of the course's 4.1",
-          abs(course["final test MAE"] - 4.1) < 1.0 and lesson_charts.KERAS_PUBLISHED_MAE == 4.1, course.to_dict())
+          abs(course["final test MAE"] - 4.1) < 1.0 and keras_charts.KERAS_PUBLISHED_MAE == 4.1, course.to_dict())
 
 
 # ---------------------------------------------------------------- lesson 04 and the Covariate Shift page's captions
@@ -438,7 +438,7 @@ def test_readme_batchnorm_rows():
 
 
 def test_readme_keras_and_dropout_rows():
-    outcomes = lesson_charts.keras_outcomes(DEMO).set_index("layout")
+    outcomes = keras_charts.keras_outcomes(DEMO).set_index("layout")
     plain, course = outcomes.loc["no BN"], outcomes.loc["BN before every Dense (course)"]
     claim(README, f"no BN on raw features: diverged at step {plain['diverged at step']}; BN before every Dense (the "
                   f"course's layout): test MAE {course['final test MAE']:.2f} (best {course['best test MAE']:.2f})",
@@ -499,7 +499,7 @@ def test_readme_demo_cache_size():
 
 
 def test_l06_input_bn_alone_trains_but_ends_worse():
-    outcomes = lesson_charts.keras_outcomes(DEMO).set_index("layout")
+    outcomes = keras_charts.keras_outcomes(DEMO).set_index("layout")
     alone, course = outcomes.loc["input BN only"], outcomes.loc["BN before every Dense (course)"]
     inside = outcomes.loc[["BN before every Dense (course)", "input BN + BN before each ReLU"], "final test MAE"]
     dropout = outcomes.loc["BN + dropout 0.3 (course)", "final test MAE"]

@@ -291,86 +291,15 @@ CHARTS: dict[str, LessonChart] = {
 CHART_IDS = tuple(CHARTS)
 
 
-# ---------------------------------------------------------------- the Keras lesson on the real Concrete data
-
-KERAS_LAYOUTS = {   # legend label -> preset (REFERENCES 1 and 4: the Kaggle course's BN exercise)
-    "no BN": presets.keras.KERAS_CONCRETE_NOBN.name,
-    "BN before every Dense (course)": presets.keras.KERAS_CONCRETE_BN.name,
-    "input BN + BN before each ReLU": presets.keras.KERAS_CONCRETE_BN_PREACT.name,
-    "input BN only": presets.keras.KERAS_CONCRETE_INPUTBN.name,
-    "BN + dropout 0.3 (course)": presets.keras.KERAS_CONCRETE_DROPOUT_BN.name,
-}
-KERAS_PUBLISHED_MAE = 4.1   # the course's one run: minimum validation MAE
-
-
-def keras_outcomes(dirs: Sequence[Path]) -> pd.DataFrame:
-    """One row per layout: state, the step it diverged at, final and best test MAE (and the epoch)."""
-    folders = run_folders(list(KERAS_LAYOUTS.values()), dirs)
-    rows = []
-    for label, name in KERAS_LAYOUTS.items():
-        status, scalars = store.read_status(folders[name]), data.load_table(folders[name], "scalars")
-        test = scalars[(scalars["split"] == "test") & (scalars["metric"] == "loss") & (scalars["kind"] == "epoch")]
-        best = test.loc[test["value"].idxmin()] if not test.empty else None
-        rows.append({"layout": label, "state": status["state"], "diverged at step": status.get("diverged_step"),
-                     "final test MAE": (status.get("final") or {}).get("test_loss"),
-                     "best test MAE": None if best is None else float(best["value"]),
-                     "best at epoch": None if best is None else int(best["epoch"])})
-    return pd.DataFrame(rows).astype({"diverged at step": "Int64", "best at epoch": "Int64"})
-
-
-def keras_mae(dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
-    curves = cs.accuracy_curves(labelled(KERAS_LAYOUTS, "scalars", dirs, mine), metric="loss")
-    outcomes = keras_outcomes(dirs)
-    diverged = outcomes[outcomes["state"] == "diverged"].rename(columns={"layout": "variant",
-                                                                        "diverged at step": "step"})
-    course = outcomes.set_index("layout").loc["BN before every Dense (course)"]
-    broke = ", ".join(f"{r['layout']} diverged at step {int(r['diverged at step'])}"
-                      for r in outcomes.to_dict("records") if r["state"] == "diverged") or "no layout diverged"
-    caption = (f"Raw features, SGD lr 0.01, MAE: {broke}. The course's BN layout ends at test MAE "
-               f"{course['final test MAE']:.2f} (best {course['best test MAE']:.2f} at epoch "
-               f"{int(course['best at epoch'])}); published (the course's run): about {KERAS_PUBLISHED_MAE}.")
-    chart = csc.loss_curves_chart(curves, "test MAE", diverged=diverged[["variant", "step"]])
-    return Shown(chart, curves, caption)
-
-
-CHARTS["keras-concrete-mae"] = LessonChart(keras_mae, (keras_outcomes, cs.accuracy_curves, csc.loss_curves_chart))
-CHART_IDS = tuple(CHARTS)
-
-
-# ---------------------------------------------------------------- model selection (closed form, no runs)
-
-from functools import lru_cache   # noqa: E402  (this lesson's block, kept apart)
-
-from analysis import model_selection as ms   # noqa: E402
-from analysis import model_selection_charts as msc   # noqa: E402
-
-SELECTION_PROBLEMS = {"degree": ms.degree_problem, "lambda": ms.lambda_problem}
-
-
-@lru_cache(maxsize=4)
-def selection_frame(knob: str) -> pd.DataFrame:
-    """The estimates and the test error for one knob; computed from the synthetic data, no runs needed."""
-    return ms.selection_frame(SELECTION_PROBLEMS[knob]())
-
-
-def model_selection(knob: str, dirs: Sequence[Path], mine: Sequence[Path] = ()) -> Shown:
-    frame = selection_frame(knob)
-    return Shown(msc.selection_chart(frame), frame, ms.selection_story(frame))
-
-
-CHARTS["selection-degree"] = LessonChart(partial(model_selection, "degree"),
-                                         (ms.cross_validate, ms.validation_table, msc.selection_chart))
-CHARTS["selection-lambda"] = LessonChart(partial(model_selection, "lambda"),
-                                         (ms.cross_validate, ms.validation_table, msc.selection_chart))
-CHART_IDS = tuple(CHARTS)
-
-
-# ---------------------------------------------------------------- activations and their gradients, the textbook MLP
-# (builders in ui/activation_charts.py)
+# ---------------------------------------------------------------- the Keras lesson on the real Concrete data,
+# model selection (closed form, no runs), activations and their gradients, the textbook MLP
+# (builders in ui/keras_charts.py, ui/selection_charts.py, ui/activation_charts.py)
 
 from ui import activation_charts as acts  # noqa: E402  (kept with its block, after the registry above)
+from ui import keras_charts, selection_charts  # noqa: E402
 
-CHARTS.update({chart_id: LessonChart(build, code) for chart_id, (build, code) in acts.CHARTS.items()})
+for block in (keras_charts, selection_charts, acts):
+    CHARTS.update({chart_id: LessonChart(build, code) for chart_id, (build, code) in block.CHARTS.items()})
 CHART_IDS = tuple(CHARTS)
 
 

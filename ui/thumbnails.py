@@ -14,7 +14,8 @@ from analysis import compare, run_charts
 from cache import store
 from ui.charts import show_chart, vega_lite_spec
 from ui.data import fingerprint, latest_run, load_table
-from ui.lesson_charts import DROPOUT_PAIR, FIG1, KERAS_LAYOUTS
+from ui.keras_charts import KERAS_LAYOUTS
+from ui.lesson_charts import DROPOUT_PAIR, FIG1
 from ui.sources import demo_dir
 
 KERAS_PAIR = {"no BN": KERAS_LAYOUTS["no BN"], "BN": KERAS_LAYOUTS["BN before every Dense (course)"]}

@@ -1,7 +1,7 @@
 """BatchNorm on real data: the Keras course's exercise on the Concrete compressive strength data."""
 import streamlit as st
 
-from ui import lesson_charts
+from ui import keras_charts
 from ui.lesson_view import show_lesson_chart
 from ui.sources import lesson_dirs
 
@@ -15,7 +15,7 @@ st.markdown(
 
 shown = show_lesson_chart("keras-concrete-mae", "keras")
 if shown is not None:
-    st.dataframe(lesson_charts.keras_outcomes(lesson_dirs()).round(2), hide_index=True)
+    st.dataframe(keras_charts.keras_outcomes(lesson_dirs()).round(2), hide_index=True)
     st.markdown(
         "**Why BN helps here.** The first layer's inputs are in the hundreds, so its pre-activations and "
         "gradients are huge and one SGD step can throw the weights far away. A BN layer in front of a Dense "

@@ -1,7 +1,7 @@
 """Model selection: training, validation and test error; a validation split and K-fold CV."""
 import streamlit as st
 
-from ui import lesson_charts
+from ui import selection_charts
 from ui.lesson_view import show_lesson_chart
 
 st.title("Model selection done right")
@@ -25,7 +25,7 @@ st.markdown("The same cubic with scarce data: 20 points and every feature up to 
 shown = show_lesson_chart("selection-lambda", "model-selection")
 if shown is not None:
     with st.expander("All the numbers"):
-        frame = lesson_charts.selection_frame("lambda")
+        frame = selection_charts.selection_frame("lambda")
         st.dataframe(frame.pivot(index="knob", columns="method", values="mean"), use_container_width=True)
 
 st.caption("Computed when the page opens, in closed form (ridge least squares, float64) on the lab's synthetic "
