@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
+import subprocess
 from pathlib import Path
 
 import altair as alt
@@ -106,6 +108,26 @@ def test_runs_named_reads_only_small_files_and_prefers_finished(app_demo_cache, 
     store.write_status(copy, state="interrupted")
     both = data.runs_named("d2l-mlp", [cache_dir, app_demo_cache])
     assert len(both) == 1 and both.iloc[0]["folder"] == runs.iloc[0]["folder"]
+
+
+def test_the_listing_keeps_a_settled_row_until_its_files_change(cache_dir, app_demo_cache):
+    source = data.runs_named("d2l-mlp", [app_demo_cache]).iloc[0]["folder"]
+    folder = cache_dir / source.name
+    shutil.copytree(source, folder)
+    first = data.all_runs([cache_dir])[0].iloc[0]
+    assert data.all_runs([cache_dir])[0].iloc[0]["status"] is first["status"]   # unchanged files: the kept row
+    store.write_status(folder, state="cancelled", reason="a reason")               # twice within one clock tick:
+    store.write_status(folder, state="cancelled", reason="another")               # told apart by the bytes
+    assert data.all_runs([cache_dir])[0].iloc[0]["status"]["reason"] == "another"
+    job = subprocess.Popen(["sleep", "60"])
+    store.write_status(folder, state="running", pid=job.pid, pid_start=None, heartbeat=time.time())
+    assert data.all_runs([cache_dir])[0].iloc[0]["state"] == "running"
+    job.kill()
+    job.wait()
+    assert data.all_runs([cache_dir])[0].iloc[0]["state"] == "interrupted"   # same files, process gone: read again
+    (folder / "status.json").unlink()
+    runs, problems = data.all_runs([cache_dir])
+    assert runs.empty and len(problems) == 1 and "status.json" in problems[0]
 
 
 def test_load_table_sees_rows_a_running_job_adds(cache_dir, app_demo_cache):

@@ -7,6 +7,8 @@ read only each run's small spec.json and status.json, never its metrics.
 from __future__ import annotations
 
 import functools
+import hashlib
+import stat
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -95,8 +97,45 @@ def _name_in(path: str, mtime_ns: int) -> str | None:
     return name if isinstance(name, str) else None
 
 
+# Listing rows of runs that are not queued or running, per folder, while its files are
+# unchanged: the Runs page lists every run on each rerun (and its live panel every second or
+# two), and reading and validating each status.json again was most of that. A row is shared,
+# read-only (its spec is frozen; nothing writes to its status). A queued or running run's row
+# is read again each time: whether its process is still alive is not in its files.
+_KEPT_ROWS: dict[str, tuple[tuple, dict | None]] = {}
+_KEPT_ROWS_MAX = 20_000
+ACTIVE_STATES = ("queued", "running")
+STATUS_BYTES_MAX = 1 << 20
+
+
+def _files_stamp(folder: Path) -> tuple:
+    """What changes whenever a run folder's small files or its database are written: the
+    status by its bytes (two quick writes can share a timestamp, size and a reused inode)."""
+    spec, status = (folder / "spec.json").lstat(), (folder / "status.json").lstat()
+    if not stat.S_ISREG(status.st_mode) or status.st_size > STATUS_BYTES_MAX:
+        raise OSError(f"{folder}: status.json is not a small regular file")   # read (and refused) as usual
+    digest = hashlib.blake2b((folder / "status.json").read_bytes(), digest_size=16).digest()
+    return folder.is_symlink(), (spec.st_mtime_ns, spec.st_size, spec.st_ino), digest, _db_stamp(folder)
+
+
 def _describe(folder: Path) -> dict | None:
     """One listing row, or None for a folder the store cannot read (listed by `problems`)."""
+    try:
+        stamp = _files_stamp(folder)
+    except OSError:
+        return _read_row(folder)
+    kept = _KEPT_ROWS.get(str(folder))
+    if kept is not None and kept[0] == stamp:
+        return kept[1]
+    row = _read_row(folder)
+    if row is None or row["state"] not in ACTIVE_STATES:
+        if len(_KEPT_ROWS) >= _KEPT_ROWS_MAX:
+            _KEPT_ROWS.clear()
+        _KEPT_ROWS[str(folder)] = (stamp, row)
+    return row
+
+
+def _read_row(folder: Path) -> dict | None:
     try:
         store.check_folder(folder)
         spec = _spec_of(str(folder), (folder / "spec.json").stat().st_mtime_ns)
