@@ -6,7 +6,9 @@ redrawn chart (from the input as the page sees it), in headless Chromium.
 
 `python -m bench.bench_browser [--repeat 3]`. Pages alternate within each repeat (a, b, c,
 a, b, c, ...), so a noisy neighbour hits every page alike; each figure is the median of the
-repeats with its spread (min-max). Server start-up is not counted.
+repeats with its spread (min-max), and each page's warm reload is also given as a ratio to the
+floor: a bare Streamlit app with one chart (bench/bare_app.py), measured in the same rounds.
+Server start-up is not counted.
 """
 from __future__ import annotations
 
@@ -53,9 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="repeats per page (default 3)")
 
 
-def start_server(cache: str) -> tuple[subprocess.Popen, str]:
+FLOOR = "bare Streamlit, one chart"   # the baseline row: bench/bare_app.py, cold and warm only
+
+
+def start_server(cache: str, script: str = "app.py") -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
                                 "--server.port", str(port), "--server.address", "127.0.0.1",
                                 "--browser.gatherUsageStats", "false"], cwd=REPO,
                                env={**os.environ, "REGLAB_CACHE_DIR": cache}, stdout=subprocess.DEVNULL,
@@ -105,11 +110,16 @@ def knob_redraw(page, path: str) -> float:
 def run(args) -> dict:
     from playwright.sync_api import sync_playwright
 
-    times: dict[str, dict[str, list[float]]] = {p: {"cold": [], "warm": [], "link": [], "knob": []} for p in PAGES}
+    times: dict[str, dict[str, list[float]]] = {p: {"cold": [], "warm": [], "link": [], "knob": []}
+                                                for p in (*PAGES, FLOOR)}
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as cache:
         browser = launch_chromium(playwright)
         for _ in range(args.repeat):
-            for path in PAGES:                       # alternate pages within each repeat
+            for path in (*PAGES, FLOOR):              # alternate pages within each repeat
+                if path == FLOOR:
+                    for kind, value in zip(("cold", "warm"), floor_first_charts(browser, cache)):
+                        times[FLOOR][kind].append(value)
+                    continue
                 server, url = start_server(cache)
                 reader = browser.new_context(viewport={"width": 1400, "height": 1400})   # one reader's browser
                 try:
@@ -127,7 +137,8 @@ def run(args) -> dict:
                     if value is not None:
                         times[path][kind].append(value)
         browser.close()
-    rows = [{"page": path or "home", **{f"{kind}_median_s": statistics.median(v) for kind, v in kinds.items() if v},
+    floor = statistics.median(times[FLOOR]["warm"])
+    rows = [{"page": path or "home", "warm_vs_floor": statistics.median(kinds["warm"]) / floor, **{f"{kind}_median_s": statistics.median(v) for kind, v in kinds.items() if v},
              **{f"{kind}_spread_s": [min(v), max(v)] for kind, v in kinds.items() if v}, "samples": kinds}
             for path, kinds in times.items()]
     return {"title": f"browser: navigation -> first chart (cold, warm reload, in-app link), knob -> redrawn chart "
@@ -135,12 +146,29 @@ def run(args) -> dict:
             "rows": rows}
 
 
+def floor_first_charts(browser, cache: str) -> tuple[float, float]:
+    """Cold and warm first chart of bench/bare_app.py: what Streamlit itself takes here."""
+    server, url = start_server(cache, "bench/bare_app.py")
+    reader = browser.new_context(viewport={"width": 1400, "height": 1400})
+    try:
+        cold, page = first_chart(reader, url)
+        page.close()
+        warm, page = first_chart(reader, url)
+        page.close()
+        return cold, warm
+    finally:
+        reader.close()
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def format_result(result: dict) -> str:
-    lines = [result["title"], f"{'page':<40} {'cold s':>16} {'warm s':>16} {'link s':>16} {'knob s':>16}"]
+    lines = [result["title"], f"{'page':<40} {'cold s':>16} {'warm s':>16} {'link s':>16} {'knob s':>16} "
+                              f"{'warm / floor':>12}"]
     for row in result["rows"]:
         cells = [f"{row[f'{k}_median_s']:.2f} ({row[f'{k}_spread_s'][0]:.2f}-{row[f'{k}_spread_s'][1]:.2f})"
                  if f"{k}_median_s" in row else "-" for k in ("cold", "warm", "link", "knob")]
-        lines.append(f"{row['page'][:40]:<40} " + " ".join(f"{c:>16}" for c in cells))
+        lines.append(f"{row['page'][:40]:<40} " + " ".join(f"{c:>16}" for c in cells) + f" {row['warm_vs_floor']:>12.2f}")
     return "\n".join(lines)
 
 
