@@ -19,6 +19,7 @@ import torch
 from cache import store
 from training import probes
 from training.datasets import Dataset, load_task
+from training.eager_optim import EagerAdam, EagerSGD
 from training.losses import evaluate, member_loss
 from training.schedule import is_scored_epoch, set_epoch_lr
 from nets.models import MLP, build_model, is_bias, require_lab_model
@@ -85,8 +86,8 @@ def make_optimizer(spec: RunSpec, model: MLP) -> torch.optim.Optimizer:
               {"params": no_decay, "weight_decay": 0.0}]
     o = spec.optim
     if o.name == "adam":
-        return torch.optim.Adam(groups, lr=o.lr, betas=o.betas, eps=o.eps)
-    return torch.optim.SGD(groups, lr=o.lr, momentum=o.momentum)
+        return EagerAdam(groups, lr=o.lr, betas=o.betas, eps=o.eps)
+    return EagerSGD(groups, lr=o.lr, momentum=o.momentum)
 
 
 @dataclass
