@@ -46,6 +46,25 @@ def test_home_shows_every_page_and_thumbnails_from_the_demo_cache(app):
     assert len(notes) == 2 and "bn-fig1-nobn" in notes[0] and "keras-concrete-nobn" in notes[1]
 
 
+def test_a_thumbnail_draws_at_most_its_point_budget_through_the_runs_first_and_last_steps():
+    """The degree-19 run logs 1,500 steps per split; its thumbnail keeps THUMBNAIL_POINTS of
+    them, evenly spread, the run's own values at those steps, from the first step to the last."""
+    from ui import thumbnails
+
+    thumb = next(page.thumbnail for page in lessons.PAGES if page.id == "bias-variance")
+    keys = thumbnails._demo_keys(thumb)
+    _spec, frame = thumbnails._thumbnail_spec(thumb, keys)
+    scalars = data.load_table(Path(keys[0][1]), "scalars")
+    logged = scalars[scalars["metric"] == thumb.metric]
+    assert logged.groupby("split").size().min() > 2 * thumbnails.THUMBNAIL_POINTS   # thinning happens here
+    assert list(frame.columns) == ["x", "value", "series"]
+    for split, curve in frame.groupby("series"):
+        steps = logged[logged["split"] == split].set_index("step")["value"]
+        assert len(curve) <= thumbnails.THUMBNAIL_POINTS
+        assert curve["x"].iloc[0] == steps.index.min() and curve["x"].iloc[-1] == steps.index.max()
+        assert curve.set_index("x")["value"].to_dict() == steps.loc[curve["x"]].to_dict()
+
+
 def test_the_runs_page_chooses_its_source_and_lessons_stay_on_the_demo_cache(app, app_demo_cache, cache_dir):
     app.switch_page("views/runs.py").run()
     radio = app.radio(key=sources.SOURCE_KEY)

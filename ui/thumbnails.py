@@ -18,6 +18,9 @@ from ui.keras_charts import KERAS_LAYOUTS
 from ui.lesson_charts import DROPOUT_PAIR, FIG1
 from ui.sources import demo_dir
 
+# A thumbnail is ~400 px wide: more points than this per curve add nothing to see, only data for
+# the browser to parse (the degree-19 run's 1,500 steps were 290 KB, most of Home's first paint).
+THUMBNAIL_POINTS = 150
 KERAS_PAIR = {"no BN": KERAS_LAYOUTS["no BN"], "BN": KERAS_LAYOUTS["BN before every Dense (course)"]}
 CONCEPTS = {name: concept for pair in (FIG1, DROPOUT_PAIR, KERAS_PAIR) for concept, name in pair.items()}   # preset -> concept
 
@@ -26,9 +29,12 @@ def _frame(thumb, keys: tuple) -> pd.DataFrame:
     tables = {name: load_table(Path(folder), "scalars") for name, folder, _state, _rows in keys}
     curves = compare.curves(tables, "step")
     curves = curves[curves["metric"] == thumb.metric]
+    curves = curves[curves["x"].isin(compare.pick_steps(curves["x"].to_numpy(), THUMBNAIL_POINTS))]
     if len(keys) > 1:
-        return curves[curves["split"] == thumb.split].assign(series=curves["run"].map(lambda run: CONCEPTS.get(run, run)))
-    return curves.assign(series=curves["split"])
+        curves = curves[curves["split"] == thumb.split].assign(series=curves["run"].map(lambda run: CONCEPTS.get(run, run)))
+    else:
+        curves = curves.assign(series=curves["split"])
+    return curves[["x", "value", "series"]].reset_index(drop=True)   # what the chart encodes
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
