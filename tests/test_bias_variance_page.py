@@ -80,7 +80,7 @@ def test_page_draws_every_section_from_the_cache(monkeypatch, lesson_cache, cach
     assert "No peak check: no width value has neighbours at /4 and x4" in captions   # the cache has widths 2, 8
     assert "this lab (mean of members): " in captions and "D2L from scratch: 13.5 -> 0.35" in captions
     # random features: errors and Yang vs width, and the peak table (width 32 vs 8 and 128)
-    peaks = [d.value for app in shown for d in app.dataframe if "peak width" in d.value.columns]
+    peaks = [d.value for app in shown for d in app.table if "peak width" in d.value.columns]
     assert peaks and set(peaks[0]["peak width"]) == {32}
     assert "width = 32 = training images" in captions
     fits = shown[0]

@@ -90,7 +90,7 @@ def test_the_keras_page_shows_the_real_concrete_runs_without_the_data(no_dataset
     app.run()
     app.switch_page("views/keras_concrete.py").run()
     assert not app.exception, [e.value for e in app.exception]
-    table = app.dataframe[0].value
+    table = app.table[0].value
     assert set(table["state"]) == {"finished", "diverged"}
     assert table.set_index("layout").loc["no BN", "state"] == "diverged"
     assert any("published (the course's run): about 4.1" in c.value for c in app.caption)

@@ -7,10 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from analysis import double_descent as ddx
-from training.presets import bias_variance as bv, double_descent as dd, landscape, sparsity
+from training.presets import bias_variance as bv
+from training.presets import double_descent as dd
+from training.presets import landscape, sparsity
 from ui import sources
 from ui.effect_charts import ae_summary
 from ui.lesson_view import show_lesson_chart
+from ui.tables import show_table
 
 # Yang et al.'s fmnist/train.py (github.com/yaodongyu/Rethink-BiasVariance-Tradeoff), as published
 YANG_PUBLISHED = {"training images per split": "12,000 (60,000 / 5)", "test images": "10,000",
@@ -33,7 +36,7 @@ def double_descent() -> None:
     shown = show_lesson_chart("dd-widths", "dd")
     if shown is not None:
         rows = [{"labels": label, **ddx.summary(part)} for label, part in shown.data.groupby("labels")]
-        st.dataframe(pd.DataFrame(rows).round(3), hide_index=True)
+        show_table(pd.DataFrame(rows).round(3))
     show_lesson_chart("dd-epochs", "dd")
 
 
@@ -51,7 +54,7 @@ def yang_setup() -> None:
                           "Yang et al. (published code)": [YANG_PUBLISHED[k] for k in ours]})
     table["same"] = table["this lab"] == table["Yang et al. (published code)"]
     with st.expander("This sweep against Yang et al.'s setup"):
-        st.dataframe(table, hide_index=True)
+        show_table(table)
         st.caption("The main difference is the data: 500 images per split where they use 12,000, so that ten widths "
                    "x 5 splits train in minutes. The train error in the first chart says how far from interpolation "
                    "each width ends; the 'Trained to interpolation' tab trains until the training set is fitted.")
@@ -67,7 +70,7 @@ def autoencoder_sparsity() -> None:
         "Activations are measured on the 10,000 test images with dropout off.")
     if show_lesson_chart("ae-unit-means", "ae") is not None:
         table = ae_summary(sources.lesson_dirs())
-        st.dataframe(table.round(3), hide_index=True)
+        show_table(table.round(3))
     show_lesson_chart("ae-activations", "ae")
     st.subheader("Learned features")
     for chart_id in ("ae-filters", "ae-decoder-filters", "ae-mean-over-training"):
@@ -84,7 +87,7 @@ def landscape_and_deep_linear() -> None:
         "learning rate; each band spans what was met there.")
     shown = show_lesson_chart("bn-landscape-bands", "land")
     if shown is not None and "median_ratio" in shown.data:
-        st.dataframe(shown.data.round(3), hide_index=True)
+        show_table(shown.data.round(3))
     st.markdown(
         "**Not reproduced: the size of the gap.** Santurkar et al. report about 100x early in training (VGG on "
         "CIFAR-10); this small fully connected net gives a single-digit factor. Also tried, not in the demo cache: "

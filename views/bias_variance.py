@@ -11,8 +11,7 @@ import streamlit as st
 from analysis import bias_variance as bv
 from analysis import bias_variance_charts as charts
 from analysis import bias_variance_runs as bvr
-from analysis import palette
-from analysis import findings
+from analysis import findings, palette
 from cache import store
 from training import presets
 from training.datasets import load_dataset
@@ -23,6 +22,7 @@ from ui.data import fingerprint, latest_run, load_table, runs_named, spec_value
 from ui.lesson_runs import command
 from ui.lesson_view import show_lesson_chart
 from ui.messages import diverged_run, missing_runs
+from ui.tables import show_table
 from ui.try_it import DEGREE, WEIGHT_DECAY, WIDTH, render_try_it
 from ui.url_state import bound, sections
 
@@ -269,7 +269,7 @@ def inspect_width(summary: pd.DataFrame) -> None:
                 f"{', '.join(f'{w:g}' for w in sorted(summary['width'].unique()))}.")
         return
     rows = rows.assign(estimator=rows["estimator"].map(palette.label), quantity=rows["quantity"].map(palette.label))
-    st.dataframe(rows.pivot_table(index=["estimator", "quantity"], columns="variant", values="value"))
+    show_table(rows.pivot_table(index=["estimator", "quantity"], columns="variant", values="value"), hide_index=False)
 
 
 def random_features() -> None:
@@ -298,7 +298,7 @@ def random_features() -> None:
     if peaks.empty:
         st.caption("No peak check: no width has neighbours at /4 and x4 in these sweeps.")
     else:
-        st.dataframe(peaks, hide_index=True)
+        show_table(peaks)
     estimator = "yang-mse-raw" if "yang-mse-raw" in set(summary["estimator"]) else "yang-mse"
     comps = bvr.estimator_by_variant(summary, estimator, ["bias2", "variance"])
     comps["series"] = comps["quantity"].map({"bias2": "bias^2", "variance": "variance"})

@@ -20,6 +20,7 @@ from ui.code import show_code
 from ui.data import latest_run, load_table, runs_named, spec_value
 from ui.lesson_view import show_lesson_chart
 from ui.messages import missing_runs
+from ui.tables import show_table
 from ui.try_it import render_try_it
 from ui.url_state import bound, sections
 
@@ -107,7 +108,7 @@ def per_layer_drift() -> None:
         summary = cs.median_drift_summary(tables(fig1, "units"))
         st.markdown("**How far the tracked units' medians wander**, in units of their spread "
                     "((q85 - q15) / 2): *net* = end minus start, *path* = the sum of every move.")
-        st.dataframe(summary, hide_index=True)
+        show_table(summary)
         show_code(cs.layer_bands, cs.layer_drift, cs.median_drift, cs.ridgeline_frame)
 
 
@@ -131,18 +132,18 @@ def what_bn_does() -> None:
         else:
             show_chart(cached_spec(charts.ics_chart, ics_frame, scale), ics_frame, "bn-ics-relative", LOOK[scale])
         show_chart(cached_spec(charts.ics_chart, ics_frame, "ics_cos"), ics_frame, "bn-ics-cos", LOOK["ics_cos"])
-        st.dataframe(palette.headers(cs.ics_table(ics)), hide_index=True)
+        show_table(palette.headers(cs.ics_table(ics)))
         shown = show_lesson_chart("bn-smoothness", "bn")
         smooth = shown.data if shown is not None else cs.smoothness_summary(tables(landscape, "smoothness"))
         last = int(smooth["step"].max()) if not smooth.empty else 0
         from_step = st.slider("Compare from step", 0, max(last, 1), last // 2, **bound("bn_smooth_from"))
-        st.dataframe(palette.headers(cs.smoothness_table(smooth, from_step).round(3)), hide_index=True)
+        show_table(palette.headers(cs.smoothness_table(smooth, from_step).round(3)))
         show_code(cs.ics_summary, cs.smoothness_summary, cs.smoothness_table)
         if "noisy BN" in landscape:
             st.markdown("**Noisy BN**: its units' inputs are shaken every step (the drift table counts it), yet it "
                         "learns like BN.")
             show_lesson_chart("bn-noisy-accuracy", "bn")
-            st.dataframe(cs.median_drift_summary(tables(landscape, "units")).round(2), hide_index=True)
+            show_table(cs.median_drift_summary(tables(landscape, "units")).round(2))
 
     effect_sections.landscape_and_deep_linear()
 
@@ -158,8 +159,7 @@ def learning_rates() -> None:
         only_bn = cs.lr_only_bn_trains(sweep)
         st.markdown("Learning rates where BN trains and no BN does not: "
                     + (", ".join(f"**{lr:g}**" for lr in only_bn) if only_bn else "none in these runs") + ".")
-        st.dataframe(cs.usable_lr_range(sweep).replace({"batchnorm": charts.PLACEMENT}).rename(columns={"batchnorm": "BN"}),
-                     hide_index=True)
+        show_table(cs.usable_lr_range(sweep).replace({"batchnorm": charts.PLACEMENT}).rename(columns={"batchnorm": "BN"}))
         show_code(cs.sweep_outcomes, cs.lr_only_bn_trains, cs.usable_lr_range)
 
 

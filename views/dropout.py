@@ -20,6 +20,7 @@ from ui.data import latest_run, load_table, runs_named, spec_value
 from ui.lesson_runs import command
 from ui.lesson_view import show_lesson_chart
 from ui.messages import missing_runs
+from ui.tables import show_table
 from ui.try_it import render_try_it
 from ui.url_state import bound, sections
 
@@ -112,7 +113,7 @@ def one_subnetwork() -> None:
         history = pd.DataFrame([{"sample": r["sample"], "test accuracy": r["accuracy"],
                                  **{f"kept hidden{i + 1}": sum(m) for i, m in enumerate(r["masks"])}}
                                 for r in st.session_state[SAMPLES_KEY]])
-        st.dataframe(history, hide_index=True)
+        show_table(history)
         show_code(dp.sample_mask, dp.thinned_forward, dp.weight_scaled_forward)
 
 
@@ -149,7 +150,7 @@ def co_adaptation() -> None:
     if show_lesson_chart("dropout-sparsity", "dropout") is not None:
         sparsity = pd.concat([load_table(f, "sparsity").assign(model=label) for label, f in folders.items()],
                              ignore_index=True)
-        st.dataframe(palette.headers(sparsity), hide_index=True)
+        show_table(palette.headers(sparsity))
 
 
 st.title("Dropout")

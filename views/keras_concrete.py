@@ -4,6 +4,7 @@ import streamlit as st
 from ui import keras_charts
 from ui.lesson_view import show_lesson_chart
 from ui.sources import lesson_dirs
+from ui.tables import show_table
 
 st.title("BatchNorm on real data: the Concrete lesson")
 st.markdown(
@@ -15,7 +16,7 @@ st.markdown(
 
 shown = show_lesson_chart("keras-concrete-mae", "keras")
 if shown is not None:
-    st.dataframe(keras_charts.keras_outcomes(lesson_dirs()).round(2), hide_index=True)
+    show_table(keras_charts.keras_outcomes(lesson_dirs()).round(2))
     st.markdown(
         "**Why BN helps here.** The first layer's inputs are in the hundreds, so its pre-activations and "
         "gradients are huge and one SGD step can throw the weights far away. A BN layer in front of a Dense "

@@ -3,6 +3,7 @@ import streamlit as st
 
 from ui import selection_charts
 from ui.lesson_view import show_lesson_chart
+from ui.tables import show_table
 
 st.title("Model selection done right")
 st.markdown(
@@ -26,7 +27,7 @@ shown = show_lesson_chart("selection-lambda", "model-selection")
 if shown is not None:
     with st.expander("All the numbers"):
         frame = selection_charts.selection_frame("lambda")
-        st.dataframe(frame.pivot(index="knob", columns="method", values="mean"), use_container_width=True)
+        show_table(frame.pivot(index="knob", columns="method", values="mean"), hide_index=False)
 
 st.caption("Computed when the page opens, in closed form (ridge least squares, float64) on the lab's synthetic "
            "data; the folds are one fixed random partition of the training points. The tuning lesson's runs "
