@@ -112,6 +112,19 @@ def test_only_runs_in_my_cache_count_as_mine(monkeypatch, app_demo_cache, cache_
     assert sources.is_user_run(cache_dir / "0123456789ab")
 
 
+def test_a_delete_checks_ownership_against_the_disk_as_it_is_now(monkeypatch, tmp_path):
+    """Listing remembers each cache folder's real path; a delete (fresh) resolves it again, so a
+    cache link moved elsewhere while the app runs no longer makes the old folder's runs mine."""
+    old, new, link = tmp_path / "old", tmp_path / "new", tmp_path / "mine"
+    old.mkdir(), new.mkdir(), link.symlink_to(old)
+    monkeypatch.setenv("REGLAB_CACHE_DIR", str(link))
+    assert sources.is_user_run(old / "0123456789ab")
+    link.unlink(), link.symlink_to(new)
+    assert sources.is_user_run(old / "0123456789ab")                  # remembered, for listing
+    assert not sources.is_user_run(old / "0123456789ab", fresh=True)  # what a delete asks
+    assert sources.is_user_run(new / "0123456789ab")
+
+
 def test_runs_named_reads_only_small_files_and_prefers_finished(app_demo_cache, cache_dir):
     runs = data.runs_named("d2l-mlp", [app_demo_cache, cache_dir])
     assert list(runs.columns[:4]) == ["run_id", "folder", "state", "spec"]

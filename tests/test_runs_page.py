@@ -56,6 +56,12 @@ def texts(elements) -> str:
     return "\n".join(str(e.value) for e in elements)
 
 
+def open_view(page: AppTest, label: str) -> AppTest:
+    """Open one of the views below the table (Compare, Sweeps, One run), as its tab or a link does."""
+    page.query_params["runs_view"] = label
+    return page.run()
+
+
 # ---------------------------------------------------------------- table and compare
 
 def test_table_lists_every_run_with_spec_fields_state_and_final_metrics(page):
@@ -86,7 +92,7 @@ def test_each_compare_view_draws_its_charts(page, view, charts):
     assert not page.exception
     assert len(page.get(CHART)) == charts
     exports = {b.label for b in page.get("download_button")}
-    assert {"Data (CSV)", "Chart (PNG)", "Chart (SVG)", "Spec (JSON)"} <= exports
+    assert {"Data (CSV)", "Chart (PNG)", "Chart (SVG)"} <= exports
 
 
 def test_compare_on_epochs_and_post_activations(page):
@@ -105,7 +111,7 @@ def test_diverged_run_is_explained_not_a_traceback(page):
     assert not page.exception
     assert "diverged at step" in texts(page.warning)
     assert len(page.get(CHART)) == 1   # its loss curve up to the step it blew up (no accuracy: regression)
-    manage = page.selectbox(key="manage_run")
+    manage = open_view(page, "One run").selectbox(key="manage_run")
     manage.set_value(next(o for o in manage.options if "diverged" in o)).run()
     assert "smaller learning rate" in texts(page.warning)
 
@@ -190,8 +196,7 @@ def test_live_panel_shows_a_running_job_with_cancel(page, app_demo_cache, cache_
 def test_delete_removes_my_run_but_never_a_demo_run(page, app_demo_cache, cache_dir):
     mine = cache_dir / demo_folder(app_demo_cache, "d2l-dropout").name
     shutil.copytree(demo_folder(app_demo_cache, "d2l-dropout"), mine)
-    page.run()
-    manage = page.selectbox(key="manage_run")
+    manage = open_view(page, "One run").selectbox(key="manage_run")
     demo_label = next(o for o in manage.options if "d2l-mlp" in o)
     manage.set_value(demo_label).run()
     assert not any(b.label == "Delete" for b in page.button)
@@ -208,6 +213,8 @@ def test_read_only_hides_launch_cancel_resume_delete(monkeypatch, app_demo_cache
     labels = {b.label for b in page.button}
     assert not labels & {"Launch", "Cancel", "Resume", "Delete"}
     assert "Read-only" in texts(page.caption)
+    open_view(page, "One run")
+    assert "Read-only: resume and delete are off." in texts(page.caption)
     assert any(b.label == "Spec (JSON)" for b in page.get("download_button"))   # export still works
 
 
@@ -215,7 +222,7 @@ def test_spec_download_rebuilds_the_same_run(page, app_demo_cache):
     from runspec import load_spec_json
     from ui.run_live import _spec_json
 
-    assert any(b.label == "Spec (JSON)" for b in page.get("download_button"))
+    assert any(b.label == "Spec (JSON)" for b in open_view(page, "One run").get("download_button"))
     folder = demo_folder(app_demo_cache, "d2l-dropout")
     assert load_spec_json(_spec_json(store.read_spec(folder))).run_id == folder.name
 

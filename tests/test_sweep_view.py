@@ -55,6 +55,8 @@ def test_the_runs_page_draws_any_sweep_of_the_demo_cache(monkeypatch, tmp_path):
     point_app_at(monkeypatch, DEMO, tmp_path)
     app = AppTest.from_file(str(REPO / "app.py"), default_timeout=180).run()
     app.switch_page("views/runs.py").run()
+    app.query_params["runs_view"] = "Sweeps"
+    app.run()
     assert "tuning-grid" in app.selectbox(key="sweep_view").options
     app.selectbox(key="sweep_view").set_value("tuning-grid").run()
     assert not app.exception

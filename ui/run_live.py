@@ -142,7 +142,7 @@ def _spec_json(spec) -> str:
 
 def _delete(folder: Path, quiet: bool = False) -> bool:
     folder = Path(folder)
-    if not is_user_run(folder):   # the demo cache is never deleted from the app
+    if not is_user_run(folder, fresh=True):   # the demo cache is never deleted from the app
         st.toast("Only runs in your own cache can be deleted.")
         return False
     if not allowed("delete", _fresh_status(folder)):

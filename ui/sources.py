@@ -18,6 +18,7 @@ command line.
 """
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import sys
@@ -110,10 +111,21 @@ def allowed(action: str, status: dict | None = None, needs_owner: bool = True) -
     return True
 
 
-def is_user_run(folder: Path | str) -> bool:
-    """Only runs in the user's own cache may be deleted; the demo cache is never touched."""
-    parent = Path(folder).parent.resolve()   # not the folder itself: a symlinked folder is still in my cache
-    return parent == user_dir().resolve() and parent != demo_dir().resolve()
+def is_user_run(folder: Path | str, fresh: bool = False) -> bool:
+    """Only runs in the user's own cache may be deleted; the demo cache is never touched.
+
+    The Runs page asks this of every listed run, twice per rerun: each cache folder is resolved
+    once and remembered (500 realpaths were 80 ms of a 244-run page); `fresh` resolves them again,
+    for a delete, which must see the disk as it is now."""
+    if fresh:
+        _resolved_dir.cache_clear()
+    parent = _resolved_dir(str(Path(folder).parent))   # not the folder itself: a symlinked folder is still mine
+    return parent == _resolved_dir(str(user_dir())) and parent != _resolved_dir(str(demo_dir()))
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved_dir(path: str) -> Path:
+    return Path(path).resolve()
 
 
 def render_sidebar(own_runs: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ from ui.run_live import render_live, render_manage, render_problems
 from ui.run_table import render_table
 from ui.sweep_view import render_sweep_view
 from ui.sources import SOURCE_KEY, SOURCES, demo_dir, read_only, runs_page_dirs, user_dir
-from ui.url_state import bound
+from ui.url_state import bound, sections
 
 st.title("Runs")
 st.radio("Runs from", SOURCES, **bound(SOURCE_KEY), horizontal=True,
@@ -34,9 +34,7 @@ if runs.empty:
 
 st.subheader("All runs")
 shown = render_table(runs)
-st.subheader("Compare")
-render_compare(runs, shown["run_id"].tolist())
-st.subheader("Sweeps")
-render_sweep_view(runs)
-st.subheader("One run")
-render_manage(every_copy)
+# only the open view is computed and drawn: the first chart waits for Compare alone
+sections("runs_view", {"Compare": lambda: render_compare(runs, shown["run_id"].tolist()),
+                       "Sweeps": lambda: render_sweep_view(runs),
+                       "One run": lambda: render_manage(every_copy)})
