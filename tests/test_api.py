@@ -19,7 +19,7 @@ import reglab
 from cache import store
 from runspec import SpecError, build_spec
 from tests.conftest import point_app_at
-from tests.test_runs_page import open_view
+from tests.test_runs_page import open_view, opened_exports
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
@@ -276,7 +276,7 @@ def test_the_runs_page_lists_compares_and_manages_the_run_live_and_finished(monk
         page.session_state["compare_view"] = view
         page.run()
         assert not page.exception and len(page.get(CHART)) == charts, view
-        assert {"Data (CSV)", "Chart (PNG)"} <= {b.label for b in page.get("download_button")}
+        assert {"Data (CSV)", "Chart (PNG)"} <= {b.label for b in opened_exports(page).get("download_button")}
     open_view(page, "One run").selectbox(key="manage_run").set_value(
         next(o for o in page.selectbox(key="manage_run").options if o.startswith("my-cnn"))).run()
     assert not [b for b in page.button if b.key == "resume"]

@@ -184,6 +184,26 @@ def test_corrupt_metrics_raise_a_store_error_naming_the_folder(cache_dir, app_de
         data.load_table(folder, "scalars")
 
 
+def _chart_page():
+    import altair as alt
+    import pandas as pd
+
+    from ui.charts import show_chart
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": [0.5, 0.25, 0.125]})
+    for key in ("first", "second"):
+        show_chart(alt.Chart(frame).mark_line().encode(x="x:Q", y="y:Q"), frame, key=key)
+
+
+def test_export_buttons_are_drawn_only_once_their_expander_is_opened():
+    app = AppTest.from_function(_chart_page, default_timeout=60).run()
+    assert not app.exception and len(app.get(CHART)) == 2
+    assert [e.label for e in app.expander] == ["Export", "Export"] and not app.get("download_button")
+    app.session_state["export-second"] = True   # the reader opens the second chart's export
+    app.run()
+    assert [b.label for b in app.expander[1].get("download_button")] == ["Data (CSV)", "Chart (PNG)", "Chart (SVG)"]
+    assert not app.expander[0].get("download_button")
+
+
 def test_chart_export_formats():
     frame = pd.DataFrame({"x": [1, 2, 3], "y": [0.5, 0.25, 0.125], "widths": [(8,), (8,), (16, 8)]})
     chart = alt.Chart(frame[["x", "y"]]).mark_line().encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
