@@ -49,6 +49,13 @@ PAINTED_SINCE_INPUT = ("new Promise(r => requestAnimationFrame(() => requestAnim
                        "() => r((performance.now() - window.__inputAt) / 1000))))")
 NEW_DRAWN = ("window.__sawRun && document.querySelector('[data-testid=\"stApp\"]')"
              ".getAttribute('data-test-script-state') === 'notRunning'")
+# A new page is drawn once its own script has run (seen running, or its title is on screen in
+# place of the old page's: a fast run can start and end between two observer callbacks), no
+# element of the old page is left stale, and a chart of it is visible.
+TITLE = "document.querySelector('[data-testid=\"stMain\"] h1')?.innerText ?? ''"
+NEW_PAGE_DRAWN = (f"(window.__sawRun || ({TITLE}) !== window.__oldTitle) && document.querySelector('[data-testid=\"stApp\"]')"
+                  ".getAttribute('data-test-script-state') === 'notRunning' && !document.querySelector('[data-stale=\"true\"]')"
+                  " && [...document.querySelectorAll('.vega-embed')].some(e => e.offsetParent !== null)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,9 +96,9 @@ def link_first_chart(page, url: str, path: str) -> float:
     page.wait_for_selector(VISIBLE_CHART, timeout=120_000)
     page.wait_for_timeout(1500)   # the first render settles
     page.evaluate(MARK_OLD)
+    page.evaluate(f"window.__oldTitle = ({TITLE})")
     page.locator(f'[data-testid="stSidebarNav"] a[href="{url}/{target}"]').click()
-    page.wait_for_function(f"() => location.pathname.replace(/\\/$/, '') === {('/' + target).rstrip('/')!r} && ({NEW_DRAWN})"
-                           f" && [...document.querySelectorAll('.vega-embed')].some(e => e.offsetParent !== null)",
+    page.wait_for_function(f"() => location.pathname.replace(/\\/$/, '') === {('/' + target).rstrip('/')!r} && ({NEW_PAGE_DRAWN})",
                            timeout=120_000, polling="raf")
     return page.evaluate(PAINTED_SINCE_INPUT)
 

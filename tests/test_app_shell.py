@@ -213,3 +213,31 @@ def test_chart_export_formats():
     assert charts.vega_lite_spec(spec) is spec and json.loads(charts.chart_json(chart))["mark"]["type"] == "line"
     csv = charts.data_csv(frame).splitlines()
     assert csv[0] == "x,y,widths" and csv[3] == '3,0.125,"(16, 8)"'
+
+
+ANALYSED = []
+
+
+def _analysed_rows(tables: dict, tag: str) -> dict:
+    ANALYSED.append(tag)
+    return {label: len(table) for label, table in tables.items()}
+
+
+def test_an_analysis_of_run_tables_runs_once_per_version_of_the_runs(app_demo_cache, cache_dir):
+    import streamlit as st
+
+    from cache.run_files import update_status
+
+    st.cache_data.clear()
+    folder = cache_dir / Path(data.runs_named("d2l-mlp", [app_demo_cache]).iloc[0]["folder"]).name
+    shutil.copytree(data.runs_named("d2l-mlp", [app_demo_cache]).iloc[0]["folder"], folder)
+    runs = {"mlp": folder}
+    ANALYSED.clear()
+    first = data.from_tables(_analysed_rows, runs, "scalars", "a")
+    assert first == {"mlp": len(store.read_table(folder, "scalars"))} and first["mlp"] > 0
+    assert data.from_tables(_analysed_rows, runs, "scalars", "a") == first and ANALYSED == ["a"]   # a rerun: kept
+    data.from_tables(_analysed_rows, runs, "scalars", "b")
+    assert ANALYSED == ["a", "b"]                                             # other arguments: computed
+    update_status(folder, state="interrupted")                                # the run changed
+    data.from_tables(_analysed_rows, runs, "scalars", "a")
+    assert ANALYSED == ["a", "b", "a"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import stat
 from pathlib import Path
 from typing import Any, Iterable
@@ -70,6 +71,21 @@ def load_table(folder: Path | str, table: str) -> pd.DataFrame:
     store cannot read; the app shows that message instead of a traceback."""
     state, rows = fingerprint(folder)
     return _cached_table(str(Path(folder)), table, state, rows)
+
+
+def from_tables(function, folders: dict[str, Path], table: str, *args) -> Any:
+    """function({label: that table of each run in `folders`}, *args), computed once per version
+    of those runs (their fingerprints) instead of on every rerun: a section's analysis of its
+    runs' tables (bands, drift, ridgelines) was most of its rerun. `function` is passed by
+    name, so it must be a module-level function; the result is a copy, as st.cache_data's are."""
+    runs = tuple((label, str(folder), *fingerprint(folder)) for label, folder in folders.items())
+    return _from_tables(function.__module__, function.__qualname__, table, runs, args)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _from_tables(module: str, name: str, table: str, runs: tuple, args: tuple) -> Any:
+    function = getattr(importlib.import_module(module), name)
+    return function({label: _cached_table(folder, table, state, rows) for label, folder, state, rows in runs}, *args)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4096)

@@ -17,7 +17,7 @@ from training.datasets import load_dataset
 from ui import effect_sections, try_it
 from ui.charts import cached_spec, show_chart
 from ui.code import show_code
-from ui.data import latest_run, load_table, runs_named, spec_value
+from ui.data import from_tables, latest_run, load_table, runs_named, spec_value
 from ui.lesson_view import show_lesson_chart
 from ui.messages import missing_runs
 from ui.tables import show_table
@@ -93,19 +93,18 @@ def per_layer_drift() -> None:
     if len(fig1) < 2:
         missing_runs("bn-fig1-nobn and bn-fig1-bn", preset_command(*FIG1.values()))
     else:
-        activations = tables(fig1, "activations")
-        layer_frame = cs.layer_bands(activations)
+        layer_frame = from_tables(cs.layer_bands, fig1, "activations")
         show_chart(cached_spec(charts.layer_bands_chart, layer_frame), layer_frame, "bn-layer-bands", LOOK["layer_bands"])
         ridge_layers = sorted(layer_frame["layer"].unique())
         ridge_layer = st.selectbox("Ridgeline layer", ridge_layers, index=max(len(ridge_layers) - 1, 0),
                                    **bound("bn_ridge_layer"))
-        ridge = cs.ridgeline_frame(tables(fig1, "histograms"), ridge_layer)
+        ridge = from_tables(cs.ridgeline_frame, fig1, "histograms", ridge_layer)
         show_chart(cached_spec(charts.ridgeline_chart, ridge), ridge, "bn-ridgeline", LOOK["ridgeline"])
-        drift = cs.layer_drift(activations)
+        drift = from_tables(cs.layer_drift, fig1, "activations")
         measure = st.radio("Drift measure", ["mean_change_in_std", "mean_change", "std_change"], horizontal=True,
                            **bound("bn_drift_measure"), format_func=palette.label)
         show_chart(cached_spec(charts.drift_chart, drift, measure), drift, "bn-drift", LOOK["drift"])
-        summary = cs.median_drift_summary(tables(fig1, "units"))
+        summary = from_tables(cs.median_drift_summary, fig1, "units")
         st.markdown("**How far the tracked units' medians wander**, in units of their spread "
                     "((q85 - q15) / 2): *net* = end minus start, *path* = the sum of every move.")
         show_table(summary)
