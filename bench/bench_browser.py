@@ -7,7 +7,8 @@ redrawn chart (from the input as the page sees it), in headless Chromium.
 `python -m bench.bench_browser [--repeat 3]`. Pages alternate within each repeat (a, b, c,
 a, b, c, ...), so a noisy neighbour hits every page alike; each figure is the median of the
 repeats with its spread (min-max), and each page's warm reload is also given as a ratio to the
-floor: a bare Streamlit app with one chart (bench/bare_app.py), measured in the same rounds.
+floor: a bare Streamlit app with one chart (bench/bare_app.py), measured in the same rounds, as
+is a second floor with the lab's sidebar navigation at a lesson page's path (bench/bare_nav_app.py).
 Server start-up is not counted.
 """
 from __future__ import annotations
@@ -60,9 +61,16 @@ NEW_PAGE_DRAWN = (f"(window.__sawRun || ({TITLE}) !== window.__oldTitle) && docu
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=int, default=3, help="repeats per page (default 3)")
+    parser.add_argument("--pages", nargs="*", choices=[p or "home" for p in PAGES], default=None,
+                        help="only these pages (the floors are always measured); default every page")
 
 
-FLOOR = "bare Streamlit, one chart"   # the baseline row: bench/bare_app.py, cold and warm only
+# the baseline rows, cold and warm only: bench/bare_app.py at /, and bench/bare_nav_app.py (the
+# lab's sidebar navigation, a title, a paragraph, one chart) at a lesson page's path, which costs
+# Streamlit's client a failed look for the server under that path first
+FLOORS = {"bare Streamlit, one chart": ("bench/bare_app.py", ""),
+          "bare Streamlit + the lab's navigation": ("bench/bare_nav_app.py", "bias_variance")}
+FLOOR = next(iter(FLOORS))   # the ratios' baseline
 
 
 def start_server(cache: str, script: str = "app.py") -> tuple[subprocess.Popen, str]:
@@ -117,15 +125,16 @@ def knob_redraw(page, path: str) -> float:
 def run(args) -> dict:
     from playwright.sync_api import sync_playwright
 
+    pages = PAGES if args.pages is None else tuple(p for p in PAGES if (p or "home") in args.pages)
     times: dict[str, dict[str, list[float]]] = {p: {"cold": [], "warm": [], "link": [], "knob": []}
-                                                for p in (*PAGES, FLOOR)}
+                                                for p in (*pages, *FLOORS)}
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as cache:
         browser = launch_chromium(playwright)
         for _ in range(args.repeat):
-            for path in (*PAGES, FLOOR):              # alternate pages within each repeat
-                if path == FLOOR:
-                    for kind, value in zip(("cold", "warm"), floor_first_charts(browser, cache)):
-                        times[FLOOR][kind].append(value)
+            for path in (*pages, *FLOORS):              # alternate pages within each repeat
+                if path in FLOORS:
+                    for kind, value in zip(("cold", "warm"), floor_first_charts(browser, cache, *FLOORS[path])):
+                        times[path][kind].append(value)
                     continue
                 server, url = start_server(cache)
                 reader = browser.new_context(viewport={"width": 1400, "height": 1400})   # one reader's browser
@@ -153,14 +162,14 @@ def run(args) -> dict:
             "rows": rows}
 
 
-def floor_first_charts(browser, cache: str) -> tuple[float, float]:
-    """Cold and warm first chart of bench/bare_app.py: what Streamlit itself takes here."""
-    server, url = start_server(cache, "bench/bare_app.py")
+def floor_first_charts(browser, cache: str, script: str, path: str) -> tuple[float, float]:
+    """Cold and warm first chart of a floor app at `path`: what Streamlit itself takes here."""
+    server, url = start_server(cache, script)
     reader = browser.new_context(viewport={"width": 1400, "height": 1400})
     try:
-        cold, page = first_chart(reader, url)
+        cold, page = first_chart(reader, f"{url}/{path}")
         page.close()
-        warm, page = first_chart(reader, url)
+        warm, page = first_chart(reader, f"{url}/{path}")
         page.close()
         return cold, warm
     finally:
