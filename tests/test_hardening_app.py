@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from cache import store
 from tests.conftest import build_run, point_app_at, tiny
 from tests.test_jobs import wait_until
+from tests.test_runs_page import choose_preset
 from training import jobs
 from training.presets import get_preset
 
@@ -112,7 +113,7 @@ def test_read_only_is_checked_inside_every_callback(monkeypatch, demo, cache_dir
 
 def test_a_session_may_cancel_the_job_it_launched(monkeypatch, demo, cache_dir, held_slot):
     page = runs_page(monkeypatch, demo, cache_dir)
-    page.selectbox(key="launch_choice").set_value("polynomial-degree3").run()
+    choose_preset(page, "polynomial-degree3")
     page.number_input(key="launch-polynomial-degree3-epochs").set_value(2)
     next(b for b in page.button if b.label == "Launch").click().run()
     assert "Launched 1 job(s)" in texts(page.success)
@@ -125,7 +126,7 @@ def test_a_session_may_cancel_the_job_it_launched(monkeypatch, demo, cache_dir, 
 
 def test_the_launch_form_refuses_a_run_too_big_naming_the_limit(monkeypatch, demo, cache_dir):
     page = runs_page(monkeypatch, demo, cache_dir)
-    page.selectbox(key="launch_choice").set_value("d2l-mlp").run()
+    choose_preset(page, "d2l-mlp")
     page.text_input(key="launch-d2l-mlp-model.widths").input("100000000")
     page.number_input(key="launch-d2l-mlp-epochs").set_value(100_000)
     next(b for b in page.button if b.label == "Launch").click().run()

@@ -153,6 +153,9 @@ def test_corrupt_folders_are_listed_by_name_and_the_rest_still_works(page, app_d
 # ---------------------------------------------------------------- launching and live jobs
 
 def choose_preset(page: AppTest, name: str) -> None:
+    """Open the launch form (drawn only once opened) and pick `name` in it."""
+    page.session_state["launch_open"] = True
+    page.run()
     page.selectbox(key="launch_choice").set_value(name).run()
 
 

@@ -17,9 +17,11 @@ every_copy, problems = all_runs(dedupe=False)
 runs = dedupe_runs(every_copy)
 
 if not read_only():
-    with st.expander("Launch a run or a sweep", icon=":material/rocket_launch:",
-                     expanded=bool(st.session_state.get("launch_open"))):
-        render_launch_form()
+    # the form (a dozen widgets) is drawn only once opened, like "Show the code" and "Export"
+    with st.expander("Launch a run or a sweep", icon=":material/rocket_launch:", key="launch_open",
+                     on_change="rerun") as launch:
+        if launch.open:
+            render_launch_form()
 st.subheader("Live jobs")
 render_live(runs)
 
