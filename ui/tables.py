@@ -3,8 +3,8 @@
 A table of a few rows is drawn as static HTML (st.table). st.dataframe's interactive grid loads
 a large script the first time a page shows one: on 2 cores about 0.6 s of the browser's main
 thread, paid before the page's charts paint (bench/bench_browser.py). The grid is kept for
-tables long enough to need its scrolling and sorting, and for the Runs table, whose rows are
-selected.
+tables long enough to need its scrolling and sorting (the Runs table, hundreds of rows, draws
+one of its own).
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ MAX_DECIMALS = 4    # st.table's own precision
 
 
 def show_table(frame: pd.DataFrame, hide_index: bool = True) -> None:
+    """A result table: static up to GRID_ROWS rows, the scrolling grid beyond."""
     if len(frame) > GRID_ROWS:
         st.dataframe(frame, hide_index=hide_index)
     else:
