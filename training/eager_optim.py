@@ -11,6 +11,7 @@ checks them against torch.optim step by step).
 from __future__ import annotations
 
 import inspect
+from typing import Callable
 
 import torch
 from torch.optim import Adam, Optimizer, SGD
@@ -21,33 +22,38 @@ def _beneath(method):
     return inspect.unwrap(method)
 
 
+# unwrapped once, not on every step
+_ADD_PARAM_GROUP, _ZERO_GRAD, _STATE_DICT, _LOAD_STATE_DICT = (
+    _beneath(getattr(Optimizer, name)) for name in ("add_param_group", "zero_grad", "state_dict", "load_state_dict"))
+
+
 class _Eager:
     """Optimizer methods that skip the dynamo guard; mixed in before a torch optimizer."""
 
+    torch_step: Callable   # the torch optimizer's own step, unwrapped (a method: called on self)
+
     def add_param_group(self, param_group: dict) -> None:
-        _beneath(Optimizer.add_param_group)(self, param_group)
+        _ADD_PARAM_GROUP(self, param_group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        _beneath(Optimizer.zero_grad)(self, set_to_none)
+        _ZERO_GRAD(self, set_to_none)
 
     def state_dict(self) -> dict:
-        return _beneath(Optimizer.state_dict)(self)
+        return _STATE_DICT(self)
 
     def load_state_dict(self, state_dict: dict) -> None:
-        _beneath(Optimizer.load_state_dict)(self, state_dict)
-
-    torch_class: type[Optimizer]
+        _LOAD_STATE_DICT(self, state_dict)
 
     def step(self, closure=None):
         with torch.no_grad():   # what torch's guard does for a non-differentiable optimizer
-            return _beneath(self.torch_class.step)(self, closure)
+            return self.torch_step(closure)
 
 
 class EagerSGD(_Eager, SGD):
     """torch.optim.SGD, eager only."""
-    torch_class = SGD
+    torch_step = _beneath(SGD.step)
 
 
 class EagerAdam(_Eager, Adam):
     """torch.optim.Adam, eager only."""
-    torch_class = Adam
+    torch_step = _beneath(Adam.step)
